@@ -1,0 +1,226 @@
+"""The ``gan-em`` command line: a thin caller of the library.
+
+    gan-em cluster  --dataset digits --out runs/digits     # GAN-EM clustering (Algorithm 1)
+    gan-em baseline --dataset digits --method all          # k-means / GMM, same metrics
+    gan-em export   runs/digits exported/                  # SavedModel for serving
+    gan-em bench                                           # images/s of the M- and E-step
+
+Bad input ends with one line on stderr naming the flag to fix, exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+
+from gan_em_tf.errors import UserError
+
+EXIT_USER_ERROR = 2
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    from gan_em_tf.data import DATASETS, SPLITS
+
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", default="digits", metavar="NAME",
+                   help=f"one of {', '.join(DATASETS)} (default: digits, scikit-learn's bundled 8x8 digits). "
+                        "mnist/fashion_mnist/kmnist come from --data-dir or tensorflow-datasets")
+    g.add_argument("--data-dir", metavar="DIR",
+                   help="folder with the IDX files (train-images-idx3-ubyte[.gz], t10k-...), or a tfds data_dir")
+    g.add_argument("--data-file", metavar="PATH",
+                   help="with --dataset file: a .npz holding x (and optional labels y), or a .npy of x")
+    g.add_argument("--split", default="test", choices=SPLITS,
+                   help="which IDX/tfds split to use; 'all' joins train and test (default: test)")
+    g.add_argument("--limit", type=int, metavar="N", help="use only the first N samples")
+    g.add_argument("--clusters", "-k", type=int, default=10, metavar="K", help="number of clusters K (default: 10)")
+
+
+def _data_config(a):
+    from gan_em_tf.config import DataConfig
+
+    return DataConfig(dataset=a.dataset, data_dir=a.data_dir, data_file=a.data_file, split=a.split, limit=a.limit)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from gan_em_tf.config import PRESETS, STRATEGIES
+
+    parser = argparse.ArgumentParser(prog="gan-em", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("cluster", help="cluster a dataset with GAN-EM (paper Algorithm 1)",
+                       description="Train GAN-EM and write a run folder: config.json, metrics.csv, summary.json, "
+                                   "assignments.npy, samples.png, convergence.png, checkpoints/, saved_model/.")
+    _add_data_args(c)
+    g = c.add_argument_group("training configuration (defaults: the --config preset)")
+    g.add_argument("--config", default="authors", choices=list(PRESETS),
+                   help="authors: the authors' code (Adam, G toward its one-hot class); "
+                        "paper: §5.1 as printed (RMSprop 2e-4, Eq. 1 generator loss). Default: authors")
+    g.add_argument("--iterations", type=int, metavar="n", help="EM iterations n (default: 10)")
+    g.add_argument("--m-epochs", type=int, metavar="p",
+                   help="passes over the data per M-step p (default: 5, more on small data so an M-step is "
+                        ">= ~700 batches)")
+    g.add_argument("--e-steps", type=int, metavar="q", help="E-net steps per E-step q (default: 1000)")
+    g.add_argument("--batch-size", type=int, metavar="B", help="M-step batch (authors: 70, paper: 64)")
+    g.add_argument("--e-batch-size", type=int, metavar="B", help="E-step batch of generated images (200 / 256)")
+    g.add_argument("--lr-g", type=float, metavar="LR", help="generator learning rate")
+    g.add_argument("--lr-d", type=float, metavar="LR", help="discriminator learning rate")
+    g.add_argument("--lr-e", type=float, metavar="LR", help="E-net learning rate")
+    g.add_argument("--generator-loss", choices=("onehot", "exp"),
+                   help="onehot: authors' code; exp: paper Eq. 1 (clipped so exp cannot overflow)")
+    g.add_argument("--fake-targets", choices=("all", "own"),
+                   help="class units trained toward 0 on fakes: all (Eq. 2) or only the fake's own class (Eq. 16)")
+    r = c.add_argument_group("runtime")
+    r.add_argument("--seed", type=int, default=0, help="seed of weights, noise and shuffling (default: 0)")
+    r.add_argument("--strategy", default="auto", choices=STRATEGIES,
+                   help="auto: MirroredStrategy when more than one GPU is visible (default); "
+                        "mirrored: always; default: one device")
+    r.add_argument("--xla", action=argparse.BooleanOptionalAction, default=True,
+                   help="compile train steps with XLA (default: on; about 2x faster on CPU)")
+    r.add_argument("--mixed-precision", action="store_true", help="mixed_bfloat16 policy (GPUs / bf16 CPUs)")
+    r.add_argument("--deterministic", action="store_true",
+                   help="enable TF op determinism (bit-identical reruns and resumes; slower)")
+    r.add_argument("--quiet", "-q", action="store_true", help="no per-iteration log lines")
+    r.add_argument("--progress", action="store_true", help="show a Keras progress bar for every M- and E-step")
+    o = c.add_argument_group("output")
+    o.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder to write (must be new or empty)")
+    o.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
+    o.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in --out from its last completed EM iteration "
+                        "(its config.json is used; other training flags are ignored)")
+    o.add_argument("--no-export", action="store_true", help="skip writing saved_model/ at the end")
+    c.set_defaults(func=cmd_cluster)
+
+    b = sub.add_parser("baseline", help="k-means / GMM baselines scored with the same metrics",
+                       description="Run scikit-learn k-means (n_init=10) and/or a diagonal GMM on raw pixels.")
+    _add_data_args(b)
+    b.add_argument("--method", default="all", choices=("kmeans", "gmm", "all"), help="which baseline (default: all)")
+    b.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds to average over (default: 0 1 2)")
+    b.add_argument("--out", metavar="FILE.json", help="also write the results as JSON")
+    b.set_defaults(func=cmd_baseline)
+
+    e = sub.add_parser("export", help="export a run as a SavedModel (assign, generate endpoints)",
+                       description="Rebuild a run's networks from its newest checkpoint and write a SavedModel.")
+    e.add_argument("run_dir", metavar="RUN_DIR", help="the --out folder of a cluster run")
+    e.add_argument("dest", metavar="DEST", help="folder to write the SavedModel into")
+    e.add_argument("--overwrite", action="store_true", help="replace DEST if it exists")
+    e.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("bench", help="images/s of the M- and E-step (Keras train_step vs a bare tf.function loop)",
+                       description="Time the paper's 28x28 networks on random data, XLA on and off.")
+    s.add_argument("--batch-size", type=int, default=70, help="M-step batch (default: 70, the authors')")
+    s.add_argument("--e-batch-size", type=int, default=200, help="E-step batch (default: 200)")
+    s.add_argument("--steps", type=int, default=40, help="timed steps per measurement (default: 40)")
+    s.add_argument("--warmup", type=int, default=5, help="untimed steps first (default: 5)")
+    s.add_argument("--xla", choices=("on", "off", "both"), default="both", help="XLA settings to time (default: both)")
+    s.add_argument("--out", metavar="FILE.json", help="also write the results as JSON")
+    s.set_defaults(func=cmd_bench)
+    return parser
+
+
+def _train_config(a):
+    from gan_em_tf.config import train_preset
+
+    t = train_preset(a.config)
+    overrides = {"batch_size": a.batch_size, "e_batch_size": a.e_batch_size, "lr_g": a.lr_g, "lr_d": a.lr_d,
+                 "lr_e": a.lr_e, "generator_loss": a.generator_loss, "d_fake_targets": a.fake_targets}
+    return dataclasses.replace(t, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _positive(name: str, value) -> None:
+    if value is not None and value < 1:
+        raise UserError(f"{name} must be a positive integer, got {value}")
+
+
+def cmd_cluster(a) -> int:
+    from gan_em_tf import data as data_lib
+    from gan_em_tf import rundir
+    from gan_em_tf.config import RunConfig, RuntimeConfig, default_schedule
+
+    for flag in ("iterations", "m_epochs", "e_steps", "batch_size", "e_batch_size"):
+        _positive("--" + flag.replace("_", "-"), getattr(a, flag))
+    if a.resume:
+        rundir.prepare(a.out, overwrite=a.overwrite, resume=True)
+        cfg = RunConfig.from_dict(rundir.read_json(os.path.join(a.out, "config.json")))
+    else:
+        train = _train_config(a)
+        runtime = RuntimeConfig(strategy=a.strategy, jit_compile=a.xla, mixed_precision=a.mixed_precision,
+                                seed=a.seed, deterministic=a.deterministic,
+                                verbose=0 if a.quiet else (2 if a.progress else 1))
+        cfg = RunConfig(clusters=a.clusters, data=_data_config(a), train=train, runtime=runtime)
+    dataset = data_lib.load(cfg.data)
+    if not a.resume:
+        sched = default_schedule(len(dataset), cfg.train.batch_size)
+        cfg.schedule = dataclasses.replace(
+            sched, **{k: v for k, v in {"iterations": a.iterations, "m_epochs": a.m_epochs,
+                                        "e_steps": a.e_steps}.items() if v is not None})
+        rundir.prepare(a.out, overwrite=a.overwrite, resume=False)
+    from gan_em_tf.gan_em import loop
+
+    summary = loop.run(cfg, a.out, resume=a.resume, dataset=dataset, export=not a.no_export,
+                       log=(lambda *_: None) if cfg.runtime.verbose == 0 else (lambda m: print(m, flush=True)))
+    keys = ("acc", "nmi", "ari", "purity", "error", "clusters", "n_samples", "seconds", "seed")
+    print(json.dumps({k: summary.get(k) for k in keys}))
+    return 0
+
+
+def cmd_baseline(a) -> int:
+    from gan_em_tf import baselines
+    from gan_em_tf import data as data_lib
+
+    dataset = data_lib.load(_data_config(a))
+    methods = baselines.METHODS if a.method == "all" else (a.method,)
+    results = [baselines.run(m, dataset.x, dataset.y, a.clusters, a.seeds) for m in methods]
+    for r in results:
+        if dataset.y is None:
+            print(f"{r['method']:7s} K={r['clusters']} (no labels to score)")
+            continue
+        cells = " ".join(f"{k}={r[k]['mean']:.3f}±{r[k]['sd']:.3f}" for k in ("acc", "nmi", "ari", "purity"))
+        print(f"{r['method']:7s} {dataset.name} N={r['n_samples']} K={r['clusters']} seeds={a.seeds}: {cells}")
+    if a.out:
+        try:
+            with open(a.out, "w") as f:
+                json.dump({"dataset": dataset.name, "results": results}, f, indent=2)
+        except OSError as e:
+            raise UserError(f"cannot write --out {a.out} ({e.strerror})") from None
+    return 0
+
+
+def cmd_export(a) -> int:
+    from gan_em_tf import export
+
+    dest = export.export_run(a.run_dir, a.dest, overwrite=a.overwrite)
+    print(f"wrote SavedModel to {dest} (endpoints: assign, generate)")
+    return 0
+
+
+def cmd_bench(a) -> int:
+    from gan_em_tf import bench
+
+    for flag in ("batch_size", "e_batch_size", "steps"):
+        _positive("--" + flag.replace("_", "-"), getattr(a, flag))
+    settings = {"on": [True], "off": [False], "both": [False, True]}[a.xla]
+    results = bench.run(a.batch_size, a.e_batch_size, a.steps, a.warmup, settings)
+    print(bench.format_table(results))
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(results, f, indent=2)
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as e:
+        print(f"gan-em: error: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("gan-em: interrupted; continue with --resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,290 @@
+"""Datasets and ``tf.data`` pipelines.
+
+Every loader returns a :class:`Dataset`: float32 images in [0, 1] shaped
+[N, H, W, C] (or vectors [N, D]) and integer labels when they exist.
+
+* ``digits``: scikit-learn's bundled 8×8 UCI digits (works offline everywhere).
+* ``mnist``, ``fashion_mnist``, ``kmnist``: from ``--data-dir DIR`` holding the
+  standard IDX files (``train-*`` / ``t10k-*``, gzipped or not), else through
+  tensorflow-datasets (prepared data first, a download only when reachable).
+* ``file``: a ``.npz`` (arrays ``x`` and optional ``y``) or ``.npy`` file given
+  by ``--data-file``; values are min-max scaled to [0, 1] per feature.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import socket
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from gan_em_tf.errors import UserError
+
+TFDS_IMAGE_SETS = ("mnist", "fashion_mnist", "kmnist")
+DATASETS = ("digits",) + TFDS_IMAGE_SETS + ("file",)
+SPLITS = ("train", "test", "all")
+IDX_PREFIX = {"train": "train", "test": "t10k"}
+
+
+@dataclass
+class Dataset:
+    """Images (float32 in [0, 1]) and optional integer labels."""
+
+    name: str
+    x: np.ndarray
+    y: np.ndarray | None
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.x.shape[1:])
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+
+# ----------------------------------------------------------------------------- IDX
+def read_idx(path: str) -> np.ndarray:
+    """Parse one IDX file (optionally gzipped) into a uint8 array.
+
+    Format: two zero bytes, a type byte (0x08 = ubyte), a rank byte, ``rank``
+    big-endian uint32 dimensions, then the data.
+    """
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise UserError(f"cannot read IDX file {path}: {e}; check --data-dir") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise UserError(f"{path} is not an IDX file (bad magic number); check --data-dir")
+    if raw[2] != 0x08:
+        raise UserError(f"{path}: IDX type 0x{raw[2]:02x} is not unsigned bytes; check --data-dir")
+    rank = raw[3]
+    header = 4 + 4 * rank
+    if len(raw) < header:
+        raise UserError(f"{path}: truncated IDX header; check --data-dir")
+    dims = struct.unpack(">" + "I" * rank, raw[4:header])
+    expected = int(np.prod(dims)) if dims else 0
+    if len(raw) - header != expected:
+        raise UserError(
+            f"{path}: IDX holds {len(raw) - header} data bytes but its header says {expected} "
+            "(truncated or corrupt); check --data-dir"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def _find_idx(data_dir: str, prefix: str, kind: str) -> str | None:
+    """Path of ``{prefix}-{kind}-idx?-ubyte[.gz]`` in data_dir, or None."""
+    rank = 3 if kind == "images" else 1
+    for name in (f"{prefix}-{kind}-idx{rank}-ubyte", f"{prefix}-{kind}.idx{rank}-ubyte"):
+        for ext in ("", ".gz"):
+            path = os.path.join(data_dir, name + ext)
+            if os.path.exists(path):
+                return path
+    return None
+
+
+def load_idx_dir(data_dir: str, split: str, name: str = "mnist") -> Dataset:
+    """Load the IDX files of ``split`` (``train``, ``test`` or ``all``) from data_dir."""
+    if not os.path.isdir(data_dir):
+        raise UserError(f"--data-dir {data_dir} is not a directory")
+    parts = ("train", "test") if split == "all" else (split,)
+    xs, ys = [], []
+    for part in parts:
+        img = _find_idx(data_dir, IDX_PREFIX[part], "images")
+        if img is None:
+            continue
+        x = read_idx(img)
+        if x.ndim != 3:
+            raise UserError(f"{img}: expected images [N, H, W], got shape {x.shape}; check --data-dir")
+        xs.append(x)
+        lab = _find_idx(data_dir, IDX_PREFIX[part], "labels")
+        if lab is not None:
+            y = read_idx(lab)
+            if y.shape != (x.shape[0],):
+                raise UserError(f"{lab}: {y.shape[0]} labels for {x.shape[0]} images; check --data-dir")
+            ys.append(y)
+    if not xs:
+        wanted = " or ".join(f"{IDX_PREFIX[p]}-images-idx3-ubyte[.gz]" for p in parts)
+        raise UserError(f"no {wanted} in --data-dir {data_dir}; point --data-dir at the IDX files or use --split")
+    x = np.concatenate(xs).astype(np.float32)[..., None] / 255.0
+    y = np.concatenate(ys).astype(np.int64) if len(ys) == len(xs) else None
+    return Dataset(name, x, y)
+
+
+# ----------------------------------------------------------------------------- tfds
+def _network_reachable(host: str = "storage.googleapis.com", port: int = 443, timeout: float = 3.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def load_tfds(name: str, split: str, data_dir: str | None = None) -> Dataset:
+    """Load an MNIST-format image set through tensorflow-datasets.
+
+    Prepared data (``download=False``) is tried first; a download is attempted
+    only when the dataset host answers within a few seconds, so an offline
+    machine fails at once with a message naming ``--data-dir``.
+    """
+    import tensorflow_datasets as tfds
+
+    tfds_split = "train+test" if split == "all" else split
+    kwargs = dict(split=tfds_split, batch_size=-1, as_supervised=True, data_dir=data_dir)
+    try:
+        x, y = tfds.as_numpy(tfds.load(name, download=False, **kwargs))
+    except Exception:  # not prepared locally (AssertionError / DatasetNotFoundError)
+        if data_dir is not None or not _network_reachable():
+            raise UserError(
+                f"{name} is not prepared locally and cannot be downloaded (offline?); "
+                f"pass --data-dir DIR holding its IDX files (train-images-idx3-ubyte.gz, t10k-...)"
+            ) from None
+        try:
+            x, y = tfds.as_numpy(tfds.load(name, download=True, **kwargs))
+        except Exception as e:
+            raise UserError(f"tfds could not download {name} ({type(e).__name__}); pass --data-dir DIR") from None
+    x = np.asarray(x, np.float32) / 255.0
+    if x.ndim == 3:
+        x = x[..., None]
+    return Dataset(name, x, np.asarray(y, np.int64))
+
+
+# ----------------------------------------------------------------------------- others
+def load_digits() -> Dataset:
+    """scikit-learn's bundled 8×8 digits, 1,797 images, pixels 0..16 scaled to [0, 1]."""
+    from sklearn.datasets import load_digits as sk_digits
+
+    d = sk_digits()
+    x = (d.images.astype(np.float32) / 16.0)[..., None]
+    return Dataset("digits", x, d.target.astype(np.int64))
+
+
+def load_array_file(path: str) -> Dataset:
+    """A user array file: ``.npz`` with ``x`` (and optional ``y``) or a ``.npy`` of x.
+
+    x may be [N, D] vectors, [N, H, W] or [N, H, W, C] images; it is min-max
+    scaled to [0, 1] per feature (constant features become 0).
+    """
+    if not os.path.isfile(path):
+        raise UserError(f"--data-file {path} does not exist")
+    try:
+        if path.endswith(".npz"):
+            with np.load(path, allow_pickle=False) as f:
+                if "x" not in f:
+                    raise UserError(f"--data-file {path} has no array named 'x' (found: {', '.join(f.files)})")
+                x = f["x"]
+                y = f["y"] if "y" in f else None
+        else:
+            x, y = np.load(path, allow_pickle=False), None
+    except UserError:
+        raise
+    except Exception as e:
+        raise UserError(f"cannot read --data-file {path}: {type(e).__name__}: {e}") from None
+    if not np.issubdtype(x.dtype, np.number):
+        raise UserError(f"--data-file {path}: x has dtype {x.dtype}, expected numbers")
+    x = x.astype(np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim not in (2, 4):
+        raise UserError(f"--data-file {path}: x has shape {x.shape}; expected [N, D], [N, H, W] or [N, H, W, C]")
+    validate_finite(x, f"--data-file {path}")
+    lo = x.min(axis=0, keepdims=True)
+    span = x.max(axis=0, keepdims=True) - lo
+    x = np.where(span > 0, (x - lo) / np.where(span > 0, span, 1), 0).astype(np.float32)
+    if y is not None:
+        y = np.asarray(y)
+        if y.shape != (x.shape[0],):
+            raise UserError(f"--data-file {path}: y has shape {y.shape}, expected ({x.shape[0]},)")
+        y = np.unique(y, return_inverse=True)[1].astype(np.int64)
+    name = os.path.splitext(os.path.basename(path))[0]
+    return Dataset(name, x, y)
+
+
+def validate_finite(x: np.ndarray, where: str) -> None:
+    """Raise a UserError if x holds NaN or inf."""
+    bad = ~np.isfinite(x)
+    if bad.any():
+        raise UserError(f"{where} holds {int(bad.sum())} NaN/inf values; clean the data first")
+
+
+def load(cfg) -> Dataset:
+    """Load the dataset a :class:`~gan_em_tf.config.DataConfig` names, validated."""
+    name = cfg.dataset
+    if name not in DATASETS:
+        raise UserError(f"unknown --dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    if cfg.split not in SPLITS:
+        raise UserError(f"unknown --split {cfg.split!r}; choose one of: {', '.join(SPLITS)}")
+    if name == "digits":
+        ds = load_digits()
+    elif name == "file":
+        if not cfg.data_file:
+            raise UserError("--dataset file needs --data-file PATH (.npz with x[, y] or .npy)")
+        ds = load_array_file(cfg.data_file)
+    elif cfg.data_dir and not os.path.isdir(cfg.data_dir):
+        raise UserError(f"--data-dir {cfg.data_dir} is not a directory")
+    elif cfg.data_dir and any(_find_idx(cfg.data_dir, p, "images") for p in IDX_PREFIX.values()):
+        ds = load_idx_dir(cfg.data_dir, cfg.split, name)
+    else:
+        ds = load_tfds(name, cfg.split, cfg.data_dir)
+    validate_finite(ds.x, f"dataset {name}")
+    if cfg.limit is not None:
+        if cfg.limit < 1:
+            raise UserError(f"--limit must be positive, got {cfg.limit}")
+        ds = Dataset(ds.name, ds.x[: cfg.limit], None if ds.y is None else ds.y[: cfg.limit])
+    return ds
+
+
+# ----------------------------------------------------------------------------- pipelines
+def real_batches(x, w, batch_size: int, seed: int, epoch_seed: int, noise_dim: int, clusters: int,
+                 epochs: int = 1):
+    """M-step input: (x_real, w_real, z, c_fake) per batch for ``epochs`` passes (Eq. 1-2).
+
+    Real images and their soft labels w are shuffled together (a new order
+    each pass); the noise z ~ U[0, 1) and the fake classes c ~ U{0..K-1} are
+    drawn inside the pipeline from stateless seeds (seed, epoch_seed, step),
+    so a global batch is the same whatever the number of replicas it is split
+    across, and a resumed run redraws exactly the same noise.
+    """
+    import tensorflow as tf
+
+    n = x.shape[0]
+    ds = tf.data.Dataset.from_tensor_slices((x, w.astype(np.float32)))
+    ds = ds.shuffle(n, seed=seed * 1_000_003 + epoch_seed, reshuffle_each_iteration=True).repeat(epochs)
+    ds = ds.batch(batch_size, drop_remainder=True).enumerate()
+
+    def add_noise(i, xw):
+        s = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch_seed, tf.int64) * 1_000_000 + i])
+        z = tf.random.stateless_uniform([batch_size, noise_dim], seed=s, dtype=tf.float32)
+        c = tf.random.stateless_uniform([batch_size], seed=s + 1, maxval=clusters, dtype=tf.int32)
+        return xw[0], xw[1], z, c
+
+    return ds.map(add_noise, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def noise_batches(batch_size: int, steps: int, seed: int, epoch_seed: int, noise_dim: int, class_probs,
+                  balanced: bool = False):
+    """E-step input: (z, c) per batch.
+
+    ``balanced`` False: c ~ Categorical(class_probs), i.e. φ for Eq. 5.
+    ``balanced`` True: every batch cycles through 0..K-1 (the authors' code).
+    """
+    import tensorflow as tf
+
+    probs = np.asarray(class_probs, np.float64)
+    logits = tf.constant(np.log(np.maximum(probs, 1e-12))[None, :], tf.float32)
+    cycle = tf.constant(np.arange(batch_size) % len(probs), tf.int32)
+
+    def draw(i):
+        s = tf.stack([tf.cast(seed, tf.int64) + 7919, tf.cast(epoch_seed, tf.int64) * 1_000_000 + i])
+        z = tf.random.stateless_uniform([batch_size, noise_dim], seed=s, dtype=tf.float32)
+        if balanced:
+            c = cycle
+        else:
+            c = tf.cast(tf.random.stateless_categorical(logits, batch_size, seed=s + 1)[0], tf.int32)
+        return z, c
+
+    ds = tf.data.Dataset.range(steps).map(draw, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,138 @@
+"""GAN-EM's two training phases as Keras models with a custom ``train_step``.
+
+* :class:`MStep` — the conditional GAN of §3.1: one D update on Eq. 2 (+ the
+  real/fake unit of §4.3) and one G update on Eq. 1 (or the authors' one-hot
+  variant) per batch of (x_real, w_real, z, c_fake).
+* :class:`EStep` — the E-net of §3.2 trained on generated batches (z, c) with
+  c ~ φ (Eq. 5); G is frozen.
+
+Both reduce every loss over the global batch (:func:`losses.global_mean`), so
+they give the same update on any number of MirroredStrategy replicas.
+"""
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from gan_em_tf import losses
+
+
+def _num_replicas() -> int:
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+class _Phase(keras.Model):
+    """Shared plumbing: trackers named like the logged keys, listed in ``metrics``."""
+
+    tracker_names: tuple = ()
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in self.tracker_names}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def _log(self, **values):
+        """Update trackers with replica-local values scaled back to global means."""
+        r = float(_num_replicas())
+        for name, value in values.items():
+            self.trackers[name].update_state(value * r)
+        return {n: t.result() for n, t in self.trackers.items()}
+
+
+class MStep(_Phase):
+    """M-step GAN (Algorithm 1, lines 5–8): alternating D and G updates.
+
+    Args:
+        generator: G(z, one-hot c) → images.
+        discriminator: D(x) → K + 1 logits.
+        clusters: K.
+        generator_loss: ``"exp"`` (Eq. 1) or ``"onehot"`` (authors' code).
+        real_unit_weight: weight of the real/fake unit on real images.
+        fake_targets: ``"all"`` (Eq. 2) or ``"own"`` (Eq. 16); see losses.
+    """
+
+    tracker_names = ("d_loss", "g_loss", "d_real", "d_fake")
+
+    def __init__(self, generator, discriminator, clusters, generator_loss="exp", real_unit_weight=1.0,
+                 fake_targets="all", **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.clusters = clusters
+        self.generator_loss_kind = generator_loss
+        self.real_unit_weight = real_unit_weight
+        self.fake_targets = fake_targets
+
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
+        super().compile(optimizer=None, **kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+
+    def call(self, inputs, training=False):
+        z, c = inputs
+        return self.generator([z, tf.one_hot(c, self.clusters)], training=training)
+
+    def train_step(self, data):
+        x_real, w, z, c = data
+        global_batch = tf.shape(x_real)[0] * _num_replicas()
+        onehot = tf.one_hot(c, self.clusters)
+        d_vars = self.discriminator.trainable_variables
+        g_vars = self.generator.trainable_variables
+        with tf.GradientTape() as g_tape:
+            fake = self.generator([z, onehot], training=True)
+            with g_tape.stop_recording():
+                with tf.GradientTape() as d_tape:
+                    real_logits = self.discriminator(x_real, training=True)
+                    fake_logits = self.discriminator(tf.stop_gradient(fake), training=True)
+                    real_l, fake_l = losses.discriminator_loss(
+                        real_logits, w, fake_logits, c, self.real_unit_weight, self.fake_targets)
+                    d_loss = losses.global_mean(real_l, global_batch) + losses.global_mean(fake_l, global_batch)
+                self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+            g_logits = self.discriminator(fake, training=True)
+            g_loss = losses.global_mean(
+                losses.generator_loss(g_logits, c, self.clusters, self.generator_loss_kind), global_batch)
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        return self._log(
+            d_loss=d_loss,
+            g_loss=g_loss,
+            d_real=losses.global_mean(tf.sigmoid(real_logits[:, -1]), global_batch),
+            d_fake=losses.global_mean(tf.sigmoid(fake_logits[:, -1]), global_batch),
+        )
+
+
+class EStep(_Phase):
+    """E-step (Algorithm 1, lines 9–12): train the E-net on (G(z, c), c), Eq. 5.
+
+    G runs in inference mode and is not updated. ``e_acc`` is the E-net's
+    accuracy at recovering c from G(z, c).
+    """
+
+    tracker_names = ("e_loss", "e_acc")
+
+    def __init__(self, generator, enet, clusters, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.enet = enet
+        self.clusters = clusters
+
+    def compile(self, e_optimizer, **kwargs):
+        super().compile(optimizer=None, **kwargs)
+        self.e_optimizer = e_optimizer
+
+    def call(self, x, training=False):
+        return self.enet(x, training=training)
+
+    def train_step(self, data):
+        z, c = data
+        global_batch = tf.shape(z)[0] * _num_replicas()
+        fake = self.generator([z, tf.one_hot(c, self.clusters)], training=False)
+        e_vars = self.enet.trainable_variables
+        with tf.GradientTape() as tape:
+            logits = self.enet(fake, training=True)
+            e_loss = losses.global_mean(losses.enet_loss(logits, c), global_batch)
+        self.e_optimizer.apply_gradients(zip(tape.gradient(e_loss, e_vars), e_vars))
+        hit = tf.cast(tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), tf.cast(c, tf.int32)), tf.float32)
+        return self._log(e_loss=e_loss, e_acc=losses.global_mean(hit, global_batch))

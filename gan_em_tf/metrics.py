@@ -1,0 +1,54 @@
+"""Clustering scores: Hungarian ACC, the paper's error (Eq. 17), NMI, ARI, purity.
+
+* ``acc``: the best one-to-one matching of clusters to classes (Hungarian
+  algorithm on the contingency table), as a fraction of all samples. With more
+  clusters than classes only min(K, C) clusters can be matched.
+* ``error`` (Eq. 17): 1 − acc when K ≤ number of classes. When K is larger,
+  one-to-one matching is impossible, so -- as for Table 1's K = 20 and 30 --
+  each cluster is mapped to its majority class and error = 1 − purity;
+  ``error_mapping`` says which was used.
+* ``purity``: Σ_k max_c n_kc / N.  ``nmi``, ``ari``: scikit-learn's.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+
+def contingency(labels, clusters) -> np.ndarray:
+    """n[k, c] = number of samples in cluster k with true class c."""
+    labels = np.asarray(labels, np.int64)
+    clusters = np.asarray(clusters, np.int64)
+    table = np.zeros((clusters.max() + 1, labels.max() + 1), np.int64)
+    np.add.at(table, (clusters, labels), 1)
+    return table
+
+
+def hungarian_acc(labels, clusters) -> float:
+    table = contingency(labels, clusters)
+    rows, cols = linear_sum_assignment(-table)
+    return float(table[rows, cols].sum() / len(labels))
+
+
+def purity(labels, clusters) -> float:
+    return float(contingency(labels, clusters).max(axis=1).sum() / len(labels))
+
+
+def cluster_scores(labels, clusters, n_clusters: int | None = None) -> dict:
+    """All scores of one assignment against the true labels."""
+    labels = np.asarray(labels)
+    clusters = np.asarray(clusters)
+    n_classes = len(np.unique(labels))
+    k = n_clusters if n_clusters is not None else len(np.unique(clusters))
+    acc = hungarian_acc(labels, clusters)
+    pur = purity(labels, clusters)
+    majority = k > n_classes
+    return {
+        "acc": acc,
+        "nmi": float(normalized_mutual_info_score(labels, clusters)),
+        "ari": float(adjusted_rand_score(labels, clusters)),
+        "purity": pur,
+        "error": 1.0 - (pur if majority else acc),
+        "error_mapping": "majority" if majority else "hungarian",
+    }

@@ -1,0 +1,139 @@
+"""The run folder: creation rules, checkpoints, and the per-iteration record.
+
+Layout of ``RUN_DIR``::
+
+    config.json        the RunConfig
+    data.json          name, sample shape and size of the training data
+    metrics.csv        one row per EM iteration
+    summary.json       final scores (acc, nmi, ari, purity, error, clusters, ...)
+    assignments.npy    final cluster id per sample
+    samples.png        one row of generated images per cluster (paper Fig. 2)
+    convergence.png    ACC and NMI per EM iteration (paper Fig. 4)
+    checkpoints/iter-NNNN/   networks, optimizer slots, EM state after iteration N
+    saved_model/       the serving export (see gan_em_tf.export)
+
+An existing run is never replaced unless ``--overwrite``; ``--resume``
+continues from the newest complete checkpoint.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+
+import numpy as np
+
+from gan_em_tf.errors import UserError
+
+CHECKPOINTS = "checkpoints"
+DATA_INFO = "data.json"  # name, shape and size of the data the run was trained on
+NETWORKS = ("generator", "discriminator", "enet")
+
+
+def prepare(run_dir: str, overwrite: bool, resume: bool) -> None:
+    """Create ``run_dir`` for a new run (or check it for ``--resume``)."""
+    if overwrite and resume:
+        raise UserError("--overwrite and --resume contradict each other; pass one")
+    exists = os.path.isdir(run_dir) and bool(os.listdir(run_dir))
+    if resume:
+        if not os.path.isfile(os.path.join(run_dir, "config.json")):
+            raise UserError(f"--resume: {run_dir} holds no run (no config.json); start it without --resume")
+        return
+    if exists and not overwrite:
+        raise UserError(f"--out {run_dir} already holds a run; pass --overwrite to replace it or --resume to continue it")
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise UserError(f"--out {run_dir} is a file, not a folder; choose another --out")
+    try:
+        if exists:
+            shutil.rmtree(run_dir)
+        os.makedirs(run_dir, exist_ok=True)
+        probe = os.path.join(run_dir, ".write-test")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        raise UserError(f"cannot write to --out {run_dir} ({e.strerror}); choose a writable --out") from None
+
+
+def write_json(path: str, obj) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def read_json(path: str):
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_metrics_csv(run_dir: str, rows: list[dict]) -> None:
+    """Rewrite metrics.csv from all rows so far (rows are small; a resume stays consistent)."""
+    if not rows:
+        return
+    keys = list(rows[0].keys())
+    for r in rows[1:]:
+        keys += [k for k in r if k not in keys]
+    path = os.path.join(run_dir, "metrics.csv")
+    with open(path + ".tmp", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(path + ".tmp", path)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def _optimizer_arrays(optimizer) -> dict:
+    return {f"v{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(optimizer.variables)}
+
+
+def save_checkpoint(run_dir: str, iteration: int, networks: dict, optimizers: dict, state: dict,
+                    rows: list[dict]) -> str:
+    """Write ``checkpoints/iter-NNNN`` atomically (tmp folder + rename); keep only the newest."""
+    root = os.path.join(run_dir, CHECKPOINTS)
+    os.makedirs(root, exist_ok=True)
+    final = os.path.join(root, f"iter-{iteration:04d}")
+    tmp = final + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    for name, net in networks.items():
+        net.save_weights(os.path.join(tmp, f"{name}.weights.h5"))
+    for name, opt in optimizers.items():
+        np.savez(os.path.join(tmp, f"{name}.optimizer.npz"), **_optimizer_arrays(opt))
+    np.savez(os.path.join(tmp, "state.npz"), **state)
+    write_json(os.path.join(tmp, "metrics.json"), rows)
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    for old in os.listdir(root):
+        if old.startswith("iter-") and old != os.path.basename(final):
+            shutil.rmtree(os.path.join(root, old), ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(run_dir: str) -> str | None:
+    root = os.path.join(run_dir, CHECKPOINTS)
+    if not os.path.isdir(root):
+        return None
+    done = sorted(d for d in os.listdir(root) if d.startswith("iter-") and not d.endswith(".tmp"))
+    return os.path.join(root, done[-1]) if done else None
+
+
+def load_networks(ckpt: str, networks: dict) -> None:
+    for name, net in networks.items():
+        net.load_weights(os.path.join(ckpt, f"{name}.weights.h5"))
+
+
+def load_checkpoint(ckpt: str, networks: dict, optimizers: dict) -> tuple[dict, list[dict]]:
+    """Restore networks and optimizer slots in place; return (EM state, metric rows)."""
+    load_networks(ckpt, networks)
+    for name, opt in optimizers.items():
+        with np.load(os.path.join(ckpt, f"{name}.optimizer.npz")) as saved:
+            arrays = [saved[k] for k in sorted(saved.files)]
+        if len(arrays) != len(opt.variables):
+            raise UserError(f"checkpoint {ckpt} does not match this model ({name} optimizer); start a new --out")
+        for var, arr in zip(opt.variables, arrays):
+            var.assign(arr)
+    with np.load(os.path.join(ckpt, "state.npz")) as s:
+        state = {k: s[k] for k in s.files}
+    return state, read_json(os.path.join(ckpt, "metrics.json"))
