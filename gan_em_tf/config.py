@@ -38,20 +38,20 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    """Optimisation of the three networks (one named preset, then overrides)."""
+    """Optimisation of the three networks. Field defaults are the ``paper`` preset."""
 
-    preset: str = "authors"
-    optimizer: str = "adam"  # adam | rmsprop
-    lr_g: float = 6e-4
+    preset: str = "paper"
+    optimizer: str = "rmsprop"  # rmsprop | adam
+    lr_g: float = 2e-4
     lr_d: float = 2e-4
-    lr_e: float = 6e-5
+    lr_e: float = 2e-4
     adam_beta1: float = 0.5
     lr_decay: float = 0.98  # multiplied once per EM iteration
-    batch_size: int = 70
-    e_batch_size: int = 200
-    generator_loss: str = "onehot"  # onehot (authors' code) | exp (paper Eq. 1)
-    e_class_prior: str = "uniform"  # uniform (authors' code) | phi (paper Eq. 5)
-    real_unit_weight: float = 2.0  # weight of the real/fake unit on real data
+    batch_size: int = 64
+    e_batch_size: int = 256
+    generator_loss: str = "exp"  # exp (paper Eq. 1) | onehot (authors' code)
+    e_class_prior: str = "phi"  # phi (paper Eq. 5) | uniform (authors' code: balanced batches)
+    real_unit_weight: float = 1.0  # weight of the real/fake unit on real data (authors: 2)
     d_fake_targets: str = "all"  # all (Eq. 2 as printed) | own (Eq. 11/16 reading)
     noise_dim: int = 62
 
@@ -60,7 +60,7 @@ class TrainConfig:
 class ScheduleConfig:
     """Algorithm 1: n EM iterations of p M-epochs and q E-steps."""
 
-    iterations: int = 10  # n
+    iterations: int = 20  # n
     m_epochs: int = 5  # p: passes over the real data per M-step
     e_steps: int = 1000  # q: E-net steps per E-step
 
@@ -105,18 +105,18 @@ class RunConfig:
 
 
 PRESETS = {
-    "authors": TrainConfig(preset="authors"),
-    "paper": TrainConfig(
-        preset="paper",
-        optimizer="rmsprop",
-        lr_g=2e-4,
+    "paper": TrainConfig(),
+    "authors": TrainConfig(
+        preset="authors",
+        optimizer="adam",
+        lr_g=6e-4,
         lr_d=2e-4,
-        lr_e=2e-4,
-        batch_size=64,
-        e_batch_size=256,
-        generator_loss="exp",
-        e_class_prior="phi",
-        real_unit_weight=1.0,
+        lr_e=6e-5,
+        batch_size=70,
+        e_batch_size=200,
+        generator_loss="onehot",
+        e_class_prior="uniform",
+        real_unit_weight=2.0,
     ),
 }
 
@@ -137,4 +137,4 @@ def default_schedule(n_samples: int, batch_size: int) -> ScheduleConfig:
     """
     steps_per_epoch = max(1, n_samples // batch_size)
     m_epochs = max(5, min(50, -(-700 // steps_per_epoch)))
-    return ScheduleConfig(iterations=10, m_epochs=m_epochs, e_steps=1000)
+    return ScheduleConfig(iterations=20, m_epochs=m_epochs, e_steps=1000)

@@ -133,9 +133,9 @@ def load_tfds(name: str, split: str, data_dir: str | None = None) -> Dataset:
     import tensorflow_datasets as tfds
 
     tfds_split = "train+test" if split == "all" else split
-    kwargs = dict(split=tfds_split, batch_size=-1, as_supervised=True, data_dir=data_dir)
+    kwargs = dict(split=tfds_split, as_supervised=True, data_dir=data_dir)
     try:
-        x, y = tfds.as_numpy(tfds.load(name, download=False, **kwargs))
+        tf_ds = tfds.load(name, download=False, **kwargs)
     except Exception:  # not prepared locally (AssertionError / DatasetNotFoundError)
         if data_dir is not None or not _network_reachable():
             raise UserError(
@@ -143,9 +143,12 @@ def load_tfds(name: str, split: str, data_dir: str | None = None) -> Dataset:
                 f"pass --data-dir DIR holding its IDX files (train-images-idx3-ubyte.gz, t10k-...)"
             ) from None
         try:
-            x, y = tfds.as_numpy(tfds.load(name, download=True, **kwargs))
+            tf_ds = tfds.load(name, download=True, **kwargs)
         except Exception as e:
             raise UserError(f"tfds could not download {name} ({type(e).__name__}); pass --data-dir DIR") from None
+    batches = list(tfds.as_numpy(tf_ds.batch(4096)))
+    x = np.concatenate([b[0] for b in batches])
+    y = np.concatenate([b[1] for b in batches])
     x = np.asarray(x, np.float32) / 255.0
     if x.ndim == 3:
         x = x[..., None]
@@ -240,7 +243,7 @@ def load(cfg) -> Dataset:
 # ----------------------------------------------------------------------------- pipelines
 def real_batches(x, w, batch_size: int, seed: int, epoch_seed: int, noise_dim: int, clusters: int,
                  epochs: int = 1):
-    """M-step input: (x_real, w_real, z, c_fake) per batch for ``epochs`` passes (Eq. 1-2).
+    """M-step input: dicts {x_real, w, z, c} per batch for ``epochs`` passes (Eq. 1-2).
 
     Real images and their soft labels w are shuffled together (a new order
     each pass); the noise z ~ U[0, 1) and the fake classes c ~ U{0..K-1} are
@@ -258,15 +261,15 @@ def real_batches(x, w, batch_size: int, seed: int, epoch_seed: int, noise_dim: i
     def add_noise(i, xw):
         s = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch_seed, tf.int64) * 1_000_000 + i])
         z = tf.random.stateless_uniform([batch_size, noise_dim], seed=s, dtype=tf.float32)
-        c = tf.random.stateless_uniform([batch_size], seed=s + 1, maxval=clusters, dtype=tf.int32)
-        return xw[0], xw[1], z, c
+        c = tf.random.stateless_uniform([batch_size], seed=s + 1, maxval=clusters, dtype=tf.int64)
+        return {"x_real": xw[0], "w": xw[1], "z": z, "c": c}
 
     return ds.map(add_noise, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def noise_batches(batch_size: int, steps: int, seed: int, epoch_seed: int, noise_dim: int, class_probs,
                   balanced: bool = False):
-    """E-step input: (z, c) per batch.
+    """E-step input: dicts {z, c} per batch.
 
     ``balanced`` False: c ~ Categorical(class_probs), i.e. φ for Eq. 5.
     ``balanced`` True: every batch cycles through 0..K-1 (the authors' code).
@@ -275,7 +278,7 @@ def noise_batches(batch_size: int, steps: int, seed: int, epoch_seed: int, noise
 
     probs = np.asarray(class_probs, np.float64)
     logits = tf.constant(np.log(np.maximum(probs, 1e-12))[None, :], tf.float32)
-    cycle = tf.constant(np.arange(batch_size) % len(probs), tf.int32)
+    cycle = tf.constant(np.arange(batch_size) % len(probs), tf.int64)
 
     def draw(i):
         s = tf.stack([tf.cast(seed, tf.int64) + 7919, tf.cast(epoch_seed, tf.int64) * 1_000_000 + i])
@@ -283,8 +286,8 @@ def noise_batches(batch_size: int, steps: int, seed: int, epoch_seed: int, noise
         if balanced:
             c = cycle
         else:
-            c = tf.cast(tf.random.stateless_categorical(logits, batch_size, seed=s + 1)[0], tf.int32)
-        return z, c
+            c = tf.random.stateless_categorical(logits, batch_size, seed=s + 1, dtype=tf.int64)[0]
+        return {"z": z, "c": c}
 
     ds = tf.data.Dataset.range(steps).map(draw, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

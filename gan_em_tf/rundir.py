@@ -72,9 +72,9 @@ def write_metrics_csv(run_dir: str, rows: list[dict]) -> None:
     """Rewrite metrics.csv from all rows so far (rows are small; a resume stays consistent)."""
     if not rows:
         return
-    keys = list(rows[0].keys())
-    for r in rows[1:]:
-        keys += [k for k in r if k not in keys]
+    first = ["iteration", "acc", "nmi", "ari", "purity", "error"]
+    present = {k for r in rows for k in r}
+    keys = [k for k in first if k in present] + sorted(present - set(first))
     path = os.path.join(run_dir, "metrics.csv")
     with open(path + ".tmp", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=keys)

@@ -57,8 +57,6 @@ class GanEm:
             self.m_step.compile(self.optimizers["g"], self.optimizers["d"], jit_compile=cfg.runtime.jit_compile)
             self.e_step = EStep(self.generator, self.enet, k)
             self.e_step.compile(self.optimizers["e"], jit_compile=cfg.runtime.jit_compile)
-            for key, net in (("g", self.generator), ("d", self.discriminator), ("e", self.enet)):
-                self.optimizers[key].build(net.trainable_variables)
         self.base_lr = {"g": t.lr_g, "d": t.lr_d, "e": t.lr_e}
         self.w = np.full((n_samples, k), 1.0 / k, np.float32)  # Algorithm 1, line 1
         self.phi = np.full(k, 1.0 / k, np.float64)

@@ -2,7 +2,8 @@
 
 * :class:`MStep` — the conditional GAN of §3.1: one D update on Eq. 2 (+ the
   real/fake unit of §4.3) and one G update on Eq. 1 (or the authors' one-hot
-  variant) per batch of (x_real, w_real, z, c_fake).
+  variant) per batch {x_real, w, z, c} (real images, their soft labels, noise,
+  fake classes).
 * :class:`EStep` — the E-net of §3.2 trained on generated batches (z, c) with
   c ~ φ (Eq. 5); G is frozen.
 
@@ -65,18 +66,31 @@ class MStep(_Phase):
         self.generator_loss_kind = generator_loss
         self.real_unit_weight = real_unit_weight
         self.fake_targets = fake_targets
+        self.built = True  # the sub-networks are built Functional models
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
+        """Attach one optimizer per network and build their slots now.
+
+        Building here (in the strategy scope, outside the train step) matters:
+        a lazy build inside a MirroredStrategy replica context fails in Keras 3.
+        """
         super().compile(optimizer=None, **kwargs)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
+        g_optimizer.build(self.generator.trainable_variables)
+        d_optimizer.build(self.discriminator.trainable_variables)
 
     def call(self, inputs, training=False):
-        z, c = inputs
-        return self.generator([z, tf.one_hot(c, self.clusters)], training=training)
+        """G(z, c) for a batch dict (lets Keras build the model from a data batch)."""
+        onehot = tf.one_hot(tf.cast(inputs["c"], tf.int32), self.clusters)
+        return self.generator([inputs["z"], onehot], training=training)
 
-    def train_step(self, data):
-        x_real, w, z, c = data
+    def update(self, x_real, w, z, c):
+        """One D step then one G step; returns (d_loss, g_loss, real_logits, fake_logits).
+
+        G's forward pass is recorded once and reused: D is updated on the
+        detached fakes, then the G loss is taken through the updated D.
+        """
         global_batch = tf.shape(x_real)[0] * _num_replicas()
         onehot = tf.one_hot(c, self.clusters)
         d_vars = self.discriminator.trainable_variables
@@ -95,6 +109,12 @@ class MStep(_Phase):
             g_loss = losses.global_mean(
                 losses.generator_loss(g_logits, c, self.clusters, self.generator_loss_kind), global_batch)
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        return d_loss, g_loss, real_logits, fake_logits
+
+    def train_step(self, data):
+        x_real = data["x_real"]
+        d_loss, g_loss, real_logits, fake_logits = self.update(**data)
+        global_batch = tf.shape(x_real)[0] * _num_replicas()
         return self._log(
             d_loss=d_loss,
             g_loss=g_loss,
@@ -117,16 +137,20 @@ class EStep(_Phase):
         self.generator = generator
         self.enet = enet
         self.clusters = clusters
+        self.built = True
 
     def compile(self, e_optimizer, **kwargs):
         super().compile(optimizer=None, **kwargs)
         self.e_optimizer = e_optimizer
+        e_optimizer.build(self.enet.trainable_variables)
 
-    def call(self, x, training=False):
-        return self.enet(x, training=training)
+    def call(self, inputs, training=False):
+        """E(G(z, c)) for a batch dict {z, c}."""
+        fake = self.generator([inputs["z"], tf.one_hot(tf.cast(inputs["c"], tf.int32), self.clusters)], training=False)
+        return self.enet(fake, training=training)
 
-    def train_step(self, data):
-        z, c = data
+    def update(self, z, c):
+        """One E-net step on generated images; returns (e_loss, logits)."""
         global_batch = tf.shape(z)[0] * _num_replicas()
         fake = self.generator([z, tf.one_hot(c, self.clusters)], training=False)
         e_vars = self.enet.trainable_variables
@@ -134,5 +158,11 @@ class EStep(_Phase):
             logits = self.enet(fake, training=True)
             e_loss = losses.global_mean(losses.enet_loss(logits, c), global_batch)
         self.e_optimizer.apply_gradients(zip(tape.gradient(e_loss, e_vars), e_vars))
+        return e_loss, logits
+
+    def train_step(self, data):
+        z, c = data["z"], data["c"]
+        global_batch = tf.shape(z)[0] * _num_replicas()
+        e_loss, logits = self.update(z, c)
         hit = tf.cast(tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), tf.cast(c, tf.int32)), tf.float32)
         return self._log(e_loss=e_loss, e_acc=losses.global_mean(hit, global_batch))

@@ -1,0 +1,83 @@
+"""Speed benchmark (``gan-em bench``): M- and E-step throughput on the paper's 28×28 nets.
+
+For each XLA setting it times, on the same networks and the same tf.data input,
+(a) the Keras path, ``MStep.fit`` / ``EStep.fit`` with the custom ``train_step``,
+and (b) a bare loop: a ``tf.function`` calling the same update (GradientTape +
+optimizer) per batch with no Keras fit machinery. ``keras/bare`` is the ratio.
+Random images are used: speed does not depend on the data.
+"""
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gan_em_tf import data as data_lib
+from gan_em_tf import networks
+from gan_em_tf.config import train_preset
+from gan_em_tf.gan_em.models import EStep, MStep
+
+SHAPE, K = (28, 28, 1), 10
+
+
+def _build(xla: bool):
+    t = train_preset("authors")
+    keras.utils.set_random_seed(0)
+    g = networks.build_generator(SHAPE, K, t.noise_dim)
+    d = networks.build_discriminator(SHAPE, K)
+    e = networks.build_enet(SHAPE, K)
+    m = MStep(g, d, K, t.generator_loss, t.real_unit_weight, t.d_fake_targets)
+    m.compile(keras.optimizers.Adam(t.lr_g, 0.5), keras.optimizers.Adam(t.lr_d, 0.5), jit_compile=xla)
+    es = EStep(g, e, K)
+    es.compile(keras.optimizers.Adam(t.lr_e, 0.5), jit_compile=xla)
+    return m, es, t.noise_dim
+
+
+def _time_keras(model, ds, warmup: int, steps: int) -> float:
+    model.fit(ds.take(warmup), verbose=0, shuffle=False)
+    t0 = time.perf_counter()
+    model.fit(ds.take(steps), verbose=0, shuffle=False)
+    return steps / (time.perf_counter() - t0)
+
+
+def _time_bare(update, ds, warmup: int, steps: int, xla: bool) -> float:
+    step = tf.function(lambda batch: update(**batch), jit_compile=xla)
+    for batch in ds.take(warmup):
+        step(batch)
+    it = iter(ds.take(steps))
+    t0 = time.perf_counter()
+    for batch in it:
+        out = step(batch)
+    float(out[0])  # wait for the last step
+    return steps / (time.perf_counter() - t0)
+
+
+def run(batch_size: int, e_batch_size: int, steps: int, warmup: int, xla_settings) -> list[dict]:
+    n = batch_size * (steps + warmup)
+    x = np.random.default_rng(0).random((n,) + SHAPE, dtype=np.float32)
+    w = np.full((n, K), 1.0 / K, np.float32)
+    results = []
+    for xla in xla_settings:
+        m, e, noise_dim = _build(xla)
+        m_ds = data_lib.real_batches(x, w, batch_size, 0, 0, noise_dim, K, epochs=2).cache()
+        e_ds = data_lib.noise_batches(e_batch_size, steps + warmup, 0, 0, noise_dim, np.full(K, 1 / K), True).cache()
+        for phase, model, ds, batch, update in (("M-step", m, m_ds, batch_size, m.update),
+                                                ("E-step", e, e_ds, e_batch_size, e.update)):
+            keras_sps = _time_keras(model, ds, warmup, steps)
+            bare_sps = _time_bare(update, ds, warmup, steps, xla)
+            results.append({"phase": phase, "xla": xla, "batch": batch, "keras_steps_per_s": keras_sps,
+                            "bare_steps_per_s": bare_sps, "keras_images_per_s": keras_sps * batch,
+                            "bare_images_per_s": bare_sps * batch, "keras_over_bare": keras_sps / bare_sps})
+    return results
+
+
+def format_table(results: list[dict]) -> str:
+    lines = ["| phase | XLA | batch | Keras steps/s | bare steps/s | Keras img/s | bare img/s | Keras/bare |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['phase']} | {'on' if r['xla'] else 'off'} | {r['batch']} | {r['keras_steps_per_s']:.2f} | "
+                     f"{r['bare_steps_per_s']:.2f} | {r['keras_images_per_s']:.0f} | {r['bare_images_per_s']:.0f} | "
+                     f"{r['keras_over_bare']:.3f} |")
+    return "\n".join(lines)

@@ -1,0 +1,104 @@
+"""The CLI end to end on digits, and every kind of bad input: one line, exit 2, no traceback."""
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+from conftest import TINY, gan_em
+
+
+def test_cluster_end_to_end_writes_the_run_folder(tiny_run):
+    run_dir, printed = tiny_run
+    for name in ("config.json", "data.json", "metrics.csv", "summary.json", "assignments.npy", "samples.png",
+                 "convergence.png", "saved_model/saved_model.pb"):
+        assert os.path.exists(os.path.join(run_dir, name)), name
+    summary = json.load(open(os.path.join(run_dir, "summary.json")))
+    for key in ("acc", "nmi", "ari", "purity", "error", "clusters", "n_samples", "seconds", "seed"):
+        assert key in summary, key
+    assert summary["n_samples"] == 300 and summary["clusters"] == 10 and summary["seed"] == 3
+    assert 0.0 <= summary["acc"] <= 1.0 and summary["error"] == pytest.approx(1 - summary["acc"])
+    assert printed["acc"] == summary["acc"]
+    rows = list(csv.DictReader(open(os.path.join(run_dir, "metrics.csv"))))
+    assert [r["iteration"] for r in rows] == ["1", "2"]
+    assert {"acc", "nmi", "ari", "d_loss", "g_loss", "e_loss", "phi_min", "seconds"} <= set(rows[0])
+    assign = np.load(os.path.join(run_dir, "assignments.npy"))
+    assert assign.shape == (300,) and assign.max() < 10
+    assert os.listdir(os.path.join(run_dir, "checkpoints")) == ["iter-0002"]
+
+
+def test_existing_run_is_not_overwritten(tiny_run):
+    run_dir, _ = tiny_run
+    before = open(os.path.join(run_dir, "summary.json")).read()
+    proc = gan_em("cluster", "--dataset", "digits", "--out", run_dir, *TINY)
+    assert proc.returncode == 2 and "--overwrite" in proc.stderr
+    assert open(os.path.join(run_dir, "summary.json")).read() == before
+
+
+def test_baseline_command(tmp_path):
+    out = tmp_path / "b.json"
+    proc = gan_em("baseline", "--dataset", "digits", "--method", "kmeans", "--seeds", "0", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    res = json.load(open(out))["results"][0]
+    assert res["method"] == "kmeans" and 0.6 < res["acc"]["mean"] <= 1.0  # k-means reaches ~0.79 on digits
+
+
+def test_help_explains_every_flag():
+    proc = gan_em("cluster", "--help")
+    assert proc.returncode == 0
+    for flag in ("--dataset", "--data-dir", "--clusters", "--config", "--iterations", "--m-epochs", "--e-steps",
+                 "--strategy", "--resume", "--overwrite", "--out", "--xla"):
+        assert flag in proc.stdout
+
+
+def _bad(tmp_path):
+    nan = tmp_path / "nan.npz"
+    x = np.ones((20, 8, 8))
+    x[0, 0, 0] = np.nan
+    np.savez(nan, x=x)
+    shape = tmp_path / "shape.npy"
+    np.save(shape, np.ones((4, 2, 2, 2, 2)))
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "t10k-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b garbage")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    return [
+        (["--dataset", "mnist", "--data-dir", str(tmp_path / "missing")], "--data-dir"),
+        (["--dataset", "mnist", "--data-dir", str(corrupt)], "--data-dir"),
+        (["--dataset", "mnist", "--data-dir", str(empty)], "--data-dir"),
+        (["--dataset", "file", "--data-file", str(nan)], "NaN/inf"),
+        (["--dataset", "file", "--data-file", str(shape)], "shape"),
+        (["--dataset", "file"], "--data-file"),
+        (["--dataset", "nosuchset"], "--dataset"),
+        (["--clusters", "1"], "--clusters"),
+        (["--clusters", "400", "--limit", "300"], "--clusters"),
+        (["--iterations", "0"], "--iterations"),
+        (["--out-subdir-of-file"], "--out"),
+    ], blocker
+
+
+def test_bad_input_gives_one_line_and_exit_2(tmp_path):
+    cases, blocker = _bad(tmp_path)
+    for i, (args, needle) in enumerate(cases):
+        if args == ["--out-subdir-of-file"]:
+            out, args = str(blocker / "run"), []
+        else:
+            out = str(tmp_path / f"run{i}")
+        proc = gan_em("cluster", "--out", out, *TINY, *args)  # later flags win
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2, (args, proc.stderr[-1500:])
+        assert "Traceback" not in proc.stderr, (args, proc.stderr[-1500:])
+        msg = [ln for ln in lines if ln.startswith("gan-em: error:")]
+        assert len(msg) == 1 and needle in msg[0], (args, lines[-3:])
+
+
+def test_offline_mnist_without_data_dir_is_one_line(tmp_path):
+    env_home = tmp_path / "home"
+    env_home.mkdir()
+    proc = gan_em("cluster", "--dataset", "kmnist", "--out", str(tmp_path / "r"), *TINY,
+                  env=dict(os.environ, TFDS_DATA_DIR=str(env_home)))
+    assert proc.returncode == 2 and "--data-dir" in proc.stderr and "Traceback" not in proc.stderr

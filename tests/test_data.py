@@ -1,0 +1,130 @@
+"""Data loading: IDX files the test writes, tfds through mock_data, array files, bad input."""
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from gan_em_tf import data
+from gan_em_tf.config import DataConfig
+from gan_em_tf.errors import UserError
+
+
+def write_idx(path, arr, compress=False):
+    header = struct.pack(">BBBB", 0, 0, 0x08, arr.ndim) + struct.pack(">" + "I" * arr.ndim, *arr.shape)
+    raw = header + arr.astype(np.uint8).tobytes()
+    with (gzip.open if compress else open)(path, "wb") as f:
+        f.write(raw)
+
+
+@pytest.fixture
+def idx_dir(tmp_path):
+    rng = np.random.default_rng(0)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (5, 28, 28)), compress=True)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.arange(5), compress=True)
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.full((3, 28, 28), 255))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.array([7, 8, 9]))
+    return tmp_path
+
+
+def test_read_idx_roundtrip(tmp_path):
+    arr = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    write_idx(tmp_path / "a.idx", arr)
+    write_idx(tmp_path / "b.idx.gz", arr, compress=True)
+    np.testing.assert_array_equal(data.read_idx(str(tmp_path / "a.idx")), arr)
+    np.testing.assert_array_equal(data.read_idx(str(tmp_path / "b.idx.gz")), arr)
+
+
+def test_idx_dir_splits_scaled_to_unit_interval(idx_dir):
+    test = data.load(DataConfig(dataset="mnist", data_dir=str(idx_dir), split="test"))
+    assert test.x.shape == (5, 28, 28, 1) and test.x.dtype == np.float32
+    assert 0.0 <= test.x.min() and test.x.max() <= 1.0
+    np.testing.assert_array_equal(test.y, np.arange(5))
+    both = data.load(DataConfig(dataset="mnist", data_dir=str(idx_dir), split="all"))
+    assert len(both) == 8 and both.y[0] == 7 and both.y[-1] == 4  # train first, then test
+    train = data.load(DataConfig(dataset="mnist", data_dir=str(idx_dir), split="train"))
+    assert np.all(train.x == 1.0)
+
+
+def test_corrupt_and_truncated_idx_give_user_errors(tmp_path):
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(b"\x12\x34\x08\x03garbage")
+    with pytest.raises(UserError, match="--data-dir"):
+        data.load(DataConfig(dataset="mnist", data_dir=str(tmp_path)))
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((4, 28, 28)))
+    raw = (tmp_path / "t10k-images-idx3-ubyte").read_bytes()
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(raw[:-100])
+    with pytest.raises(UserError, match="truncated or corrupt"):
+        data.load(DataConfig(dataset="mnist", data_dir=str(tmp_path)))
+    (tmp_path / "t10k-images-idx3-ubyte").unlink()
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(UserError, match="--data-dir"):
+        data.load(DataConfig(dataset="mnist", data_dir=str(tmp_path)))
+
+
+def test_wrong_rank_idx_images(tmp_path):
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((4, 784)))
+    with pytest.raises(UserError, match=r"expected images \[N, H, W\]"):
+        data.load(DataConfig(dataset="mnist", data_dir=str(tmp_path)))
+
+
+def test_missing_split_files(idx_dir, tmp_path_factory):
+    empty = tmp_path_factory.mktemp("empty")
+    with pytest.raises(UserError):
+        data.load(DataConfig(dataset="mnist", data_dir=str(empty / "nope")))
+
+
+def test_tfds_loader_through_mock_data():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=12):
+        ds = data.load(DataConfig(dataset="mnist", split="test"))
+    assert ds.x.shape == (12, 28, 28, 1) and ds.x.dtype == np.float32
+    assert 0.0 <= ds.x.min() and ds.x.max() <= 1.0 and ds.y.shape == (12,)
+
+
+def test_offline_without_data_dir_names_the_flag(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "_network_reachable", lambda *a, **k: False)
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    with pytest.raises(UserError, match="--data-dir"):
+        data.load_tfds("fashion_mnist", "test", data_dir=None)
+
+
+def test_digits_and_unknown_names():
+    d = data.load(DataConfig(dataset="digits"))
+    assert d.x.shape == (1797, 8, 8, 1) and d.x.max() == 1.0 and len(np.unique(d.y)) == 10
+    with pytest.raises(UserError, match="unknown --dataset"):
+        data.load(DataConfig(dataset="cifar99"))
+
+
+def test_array_file_loading_and_validation(tmp_path):
+    good = tmp_path / "good.npz"
+    np.savez(good, x=np.arange(20, dtype=float).reshape(10, 2), y=np.array(list("ab") * 5))
+    ds = data.load(DataConfig(dataset="file", data_file=str(good)))
+    assert ds.x.shape == (10, 2) and ds.x.min() == 0.0 and ds.x.max() == 1.0
+    np.testing.assert_array_equal(ds.y, [0, 1] * 5)
+    nan = tmp_path / "nan.npz"
+    x = np.ones((5, 3))
+    x[2, 1] = np.inf
+    np.savez(nan, x=x)
+    with pytest.raises(UserError, match="NaN/inf"):
+        data.load(DataConfig(dataset="file", data_file=str(nan)))
+    bad_shape = tmp_path / "flat.npy"
+    np.save(bad_shape, np.ones(7))
+    with pytest.raises(UserError, match="shape"):
+        data.load(DataConfig(dataset="file", data_file=str(bad_shape)))
+
+
+def test_pipelines_are_replica_independent_and_reproducible():
+    x = np.random.default_rng(0).random((20, 8, 8, 1), dtype=np.float32)
+    w = np.full((20, 3), 1 / 3, np.float32)
+    a = [b for b in data.real_batches(x, w, 5, 1, 2, 4, 3, epochs=2)]
+    b = [b for b in data.real_batches(x, w, 5, 1, 2, 4, 3, epochs=2)]
+    assert len(a) == 8
+    for u, v in zip(a, b):
+        for key in ("x_real", "w", "z", "c"):
+            np.testing.assert_array_equal(u[key].numpy(), v[key].numpy())
+    assert not np.allclose(a[0]["z"].numpy(), a[4]["z"].numpy())  # fresh noise in the second pass
+    batch = next(iter(data.noise_batches(6, 1, 0, 0, 4, [0.5, 0.5, 0.0], balanced=True)))
+    assert list(batch["c"].numpy()) == [0, 1, 2, 0, 1, 2] and batch["z"].shape == (6, 4)
+    batch = next(iter(data.noise_batches(400, 1, 0, 0, 4, [0.5, 0.5, 0.0])))
+    assert set(np.unique(batch["c"].numpy())) == {0, 1}

@@ -1,0 +1,63 @@
+"""One M-step and one E-step on 1 replica and on 2 replicas (two logical CPUs) give the same weights."""
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent(r'''
+    import os
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from gan_em_tf import data, networks
+    from gan_em_tf.distribute import make_strategy
+    from gan_em_tf.gan_em.models import EStep, MStep
+
+    K, NOISE, SHAPE = 3, 8, (8, 8, 1)
+    keras.utils.set_random_seed(0)
+    init = [networks.build_generator(SHAPE, K, NOISE).get_weights(),
+            networks.build_discriminator(SHAPE, K).get_weights(),
+            networks.build_enet(SHAPE, K).get_weights()]
+    x = np.random.default_rng(0).random((16,) + SHAPE, dtype=np.float32)
+    w = np.random.default_rng(1).dirichlet(np.ones(K), 16).astype(np.float32)
+
+    def one_step(strategy):
+        with strategy.scope():
+            g = networks.build_generator(SHAPE, K, NOISE)
+            d = networks.build_discriminator(SHAPE, K)
+            e = networks.build_enet(SHAPE, K)
+            for net, wts in zip((g, d, e), init):
+                net.set_weights(wts)
+            m = MStep(g, d, K, "exp", 2.0)
+            m.compile(keras.optimizers.Adam(1e-2, 0.5), keras.optimizers.Adam(1e-2, 0.5))
+            es = EStep(g, e, K)
+            es.compile(keras.optimizers.Adam(1e-2, 0.5))
+        mh = m.fit(data.real_batches(x, w, 8, 0, 0, NOISE, K), epochs=1, steps_per_epoch=2, verbose=0)
+        eh = es.fit(data.noise_batches(8, 2, 0, 0, NOISE, np.full(K, 1 / K)), epochs=1, steps_per_epoch=2,
+                    verbose=0)
+        return [g.get_weights(), d.get_weights(), e.get_weights()], {**mh.history, **eh.history}
+
+    one = tf.distribute.MirroredStrategy(["CPU:0"])
+    two = tf.distribute.MirroredStrategy(["CPU:0", "CPU:1"])
+    assert two.num_replicas_in_sync == 2
+    w1, h1 = one_step(one)
+    w2, h2 = one_step(two)
+    worst = 0.0
+    for a_net, b_net, start in zip(w1, w2, init):
+        for a, b, s in zip(a_net, b_net, start):
+            worst = max(worst, float(np.max(np.abs(a - b))))
+    moved = max(float(np.max(np.abs(a - s))) for a, s in zip(w1[1], init[1]))
+    print("max weight difference", worst, "moved", moved, h1, h2)
+    assert moved > 1e-3, "the step did not change D"
+    assert worst < 1e-4, worst
+    for k in h1:
+        assert abs(h1[k][-1] - h2[k][-1]) < 1e-4 * max(1.0, abs(h1[k][-1])), (k, h1[k], h2[k])
+    print("OK")
+''')
+
+
+def test_one_and_two_replicas_give_the_same_weights():
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-4000:]

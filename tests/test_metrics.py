@@ -1,0 +1,38 @@
+"""Clustering metrics against cases with known answers."""
+import numpy as np
+import pytest
+
+from gan_em_tf import metrics
+
+
+def test_permuted_labels_score_perfectly():
+    y = np.array([0, 0, 1, 1, 2, 2])
+    s = metrics.cluster_scores(y, np.array([2, 2, 0, 0, 1, 1]), 3)
+    assert s["acc"] == 1.0 and s["nmi"] == pytest.approx(1.0) and s["ari"] == pytest.approx(1.0)
+    assert s["error"] == 0.0 and s["purity"] == 1.0 and s["error_mapping"] == "hungarian"
+
+
+def test_hungarian_uses_one_to_one_matching():
+    y = np.array([0, 0, 0, 1, 1, 2])
+    c = np.array([0, 0, 1, 1, 1, 1])  # cluster 1 = {0,1,1,2}
+    assert metrics.hungarian_acc(y, c) == pytest.approx(4 / 6)
+    assert metrics.purity(y, c) == pytest.approx(4 / 6)
+    y2 = np.array([0, 0, 1, 1])
+    c2 = np.array([0, 0, 0, 0])  # one cluster: one-to-one matches 2 of 4
+    assert metrics.hungarian_acc(y2, c2) == pytest.approx(0.5)
+
+
+def test_more_clusters_than_classes_uses_majority_mapping():
+    y = np.array([0, 0, 1, 1, 0, 1])
+    c = np.array([0, 1, 2, 3, 0, 3])  # four pure clusters for two classes
+    s = metrics.cluster_scores(y, c, 4)
+    assert s["error_mapping"] == "majority"
+    assert s["error"] == pytest.approx(0.0)
+    assert s["acc"] == pytest.approx(4 / 6)  # only two clusters can be matched one-to-one
+
+
+def test_random_assignment_scores_near_chance():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 5000)
+    s = metrics.cluster_scores(y, rng.integers(0, 10, 5000), 10)
+    assert s["acc"] < 0.15 and abs(s["ari"]) < 0.01 and s["nmi"] < 0.01

@@ -1,0 +1,43 @@
+"""One train step of each phase is finite and changes the weights it should."""
+import keras
+import numpy as np
+import pytest
+
+from gan_em_tf import data, networks
+from gan_em_tf.gan_em.models import EStep, MStep
+
+K, NOISE = 3, 8
+
+
+def _nets(shape):
+    keras.utils.set_random_seed(0)
+    return (networks.build_generator(shape, K, NOISE), networks.build_discriminator(shape, K),
+            networks.build_enet(shape, K, embed_dim=4))
+
+
+def _changed(before, net):
+    return [not np.allclose(a, b) for a, b in zip(before, net.get_weights())]
+
+
+@pytest.mark.parametrize("shape,gen_loss", [((8, 8, 1), "exp"), ((8, 8, 1), "onehot"), ((28, 28, 1), "onehot"),
+                                            ((6,), "exp")])
+def test_m_step_and_e_step_update_weights(shape, gen_loss):
+    g, d, e = _nets(shape)
+    assert networks.uses_conv(shape) == (shape == (28, 28, 1))
+    assert d.output_shape == (None, K + 1) and e.output_shape == (None, K) and g.output_shape == (None,) + shape
+    m = MStep(g, d, K, gen_loss, real_unit_weight=2.0)
+    m.compile(keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5))
+    x = np.random.default_rng(0).random((16,) + shape, dtype=np.float32)
+    w = np.random.default_rng(1).dirichlet(np.ones(K), 16).astype(np.float32)
+    g0, d0 = g.get_weights(), d.get_weights()
+    hist = m.fit(data.real_batches(x, w, 8, 0, 0, NOISE, K), epochs=1, steps_per_epoch=1, verbose=0)
+    assert all(np.isfinite(v[-1]) for v in hist.history.values())
+    assert set(hist.history) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert any(_changed(g0, g)) and any(_changed(d0, d))
+    es = EStep(g, e, K)
+    es.compile(keras.optimizers.Adam(1e-3, 0.5))
+    g1, e0 = g.get_weights(), e.get_weights()
+    hist = es.fit(data.noise_batches(8, 1, 0, 0, NOISE, np.full(K, 1 / K)), epochs=1, steps_per_epoch=1, verbose=0)
+    assert np.isfinite(hist.history["e_loss"][-1]) and 0 <= hist.history["e_acc"][-1] <= 1
+    assert any(_changed(e0, e))
+    assert not any(_changed(g1, g))  # the E-step never moves G
