@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr-e", type=float, metavar="LR", help="E-net learning rate")
     g.add_argument("--generator-loss", choices=("onehot", "exp"),
                    help="onehot: authors' code; exp: paper Eq. 1 (clipped so exp cannot overflow)")
+    g.add_argument("--init", choices=("uniform", "kmeans"),
+                   help="initial soft labels w: uniform (Algorithm 1, default) or 0.9 on each sample's k-means "
+                        "cluster (not in the paper)")
     g.add_argument("--fake-targets", choices=("all", "own"),
                    help="class units trained toward 0 on fakes: all (Eq. 2) or only the fake's own class (Eq. 16)")
     r = c.add_argument_group("runtime")
@@ -125,7 +128,7 @@ def _train_config(a):
 
     t = train_preset(a.config)
     overrides = {"batch_size": a.batch_size, "e_batch_size": a.e_batch_size, "lr_g": a.lr_g, "lr_d": a.lr_d,
-                 "lr_e": a.lr_e, "generator_loss": a.generator_loss, "d_fake_targets": a.fake_targets}
+                 "lr_e": a.lr_e, "generator_loss": a.generator_loss, "d_fake_targets": a.fake_targets, "init": a.init}
     return dataclasses.replace(t, **{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -54,6 +54,7 @@ class TrainConfig:
     real_unit_weight: float = 1.0  # weight of the real/fake unit on real data (authors: 2)
     d_fake_targets: str = "all"  # all (Eq. 2 as printed) | own (Eq. 11/16 reading)
     noise_dim: int = 62
+    init: str = "uniform"  # uniform (Algorithm 1, line 1) | kmeans (w from a k-means run; not in the paper)
 
 
 @dataclass

@@ -125,6 +125,17 @@ class GanEm:
         return imgs.reshape((self.k, per_cluster) + self.shape)
 
 
+def initial_w_from_kmeans(x: np.ndarray, k: int, seed: int, confidence: float = 0.9) -> np.ndarray:
+    """An optional start for w (``--init kmeans``; the paper starts from uniform w):
+    ``confidence`` on the k-means cluster of each sample, the rest spread evenly."""
+    from gan_em_tf.baselines import fit_predict
+
+    hard = fit_predict("kmeans", x, k, seed)
+    w = np.full((len(x), k), (1.0 - confidence) / (k - 1), np.float32)
+    w[np.arange(len(x)), hard] = confidence
+    return w
+
+
 def _log_line(it: int, n: int, row: dict) -> str:
     scores = " ".join(f"{k}={row[k]:.4f}" for k in ("acc", "nmi", "ari") if k in row)
     losses = " ".join(f"{k}={row[k]:.4f}" for k in ("d_loss", "g_loss", "e_loss", "e_acc") if k in row)
@@ -155,6 +166,8 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         rows = model.restore(ckpt)
         log(f"resumed from {ckpt} after EM iteration {model.iteration}")
     else:
+        if cfg.train.init == "kmeans":
+            model.w = initial_w_from_kmeans(ds.x, k, cfg.runtime.seed)
         rundir.write_json(os.path.join(run_dir, "config.json"), cfg.to_dict())
         rundir.write_json(os.path.join(run_dir, rundir.DATA_INFO),
                           {"name": ds.name, "shape": list(ds.shape), "n_samples": n})
