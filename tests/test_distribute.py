@@ -25,9 +25,9 @@ SCRIPT = textwrap.dedent(r'''
 
     def one_step(strategy):
         with strategy.scope():
-            g = networks.build_generator(SHAPE, K, NOISE)
-            d = networks.build_discriminator(SHAPE, K)
-            e = networks.build_enet(SHAPE, K)
+            g = networks.build_generator(SHAPE, K, NOISE, sync_bn=True)
+            d = networks.build_discriminator(SHAPE, K, sync_bn=True)
+            e = networks.build_enet(SHAPE, K, sync_bn=True)
             for net, wts in zip((g, d, e), init):
                 net.set_weights(wts)
             m = MStep(g, d, K, "exp", 2.0)

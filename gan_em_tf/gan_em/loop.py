@@ -47,10 +47,11 @@ class GanEm:
         self.cfg, self.shape, self.k = cfg, tuple(shape), k
         self.strategy = strategy or make_strategy(cfg.runtime.strategy)
         keras.utils.set_random_seed(cfg.runtime.seed)
+        sync = self.strategy.num_replicas_in_sync > 1
         with self.strategy.scope():
-            self.generator = networks.build_generator(self.shape, k, t.noise_dim)
-            self.discriminator = networks.build_discriminator(self.shape, k)
-            self.enet = networks.build_enet(self.shape, k)
+            self.generator = networks.build_generator(self.shape, k, t.noise_dim, sync_bn=sync)
+            self.discriminator = networks.build_discriminator(self.shape, k, sync_bn=sync)
+            self.enet = networks.build_enet(self.shape, k, sync_bn=sync)
             self.optimizers = {"g": _optimizer(t, t.lr_g), "d": _optimizer(t, t.lr_d), "e": _optimizer(t, t.lr_e)}
             self.m_step = MStep(self.generator, self.discriminator, k, t.generator_loss, t.real_unit_weight,
                                 t.d_fake_targets)
