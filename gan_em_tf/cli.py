@@ -85,8 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--mixed-precision", action="store_true", help="mixed_bfloat16 policy (GPUs / bf16 CPUs)")
     r.add_argument("--deterministic", action="store_true",
                    help="enable TF op determinism (bit-identical reruns and resumes; slower)")
-    r.add_argument("--quiet", "-q", action="store_true", help="no per-iteration log lines")
-    r.add_argument("--progress", action="store_true", help="show a Keras progress bar for every M- and E-step")
+    r.add_argument("--quiet", "-q", action="store_true", help="print only the final summary line")
+    r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="a Keras progress bar for every M- and E-step (default: on; the per-iteration log line "
+                        "is printed either way)")
     o = c.add_argument_group("output")
     o.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder to write (must be new or empty)")
     o.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")

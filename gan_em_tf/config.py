@@ -75,7 +75,7 @@ class RuntimeConfig:
     mixed_precision: bool = False
     seed: int = 0
     deterministic: bool = False
-    verbose: int = 1
+    verbose: int = 2  # 0: summary only, 1: one log line per EM iteration, 2: also progress bars
 
 
 @dataclass

@@ -81,7 +81,8 @@ class GanEm:
             raise UserError(f"only {len(x)} samples for a batch of {t.batch_size}; lower --batch-size")
         ds = data_lib.real_batches(x, self.w, t.batch_size, self.cfg.runtime.seed, self.iteration, t.noise_dim,
                                    self.k, epochs=s.m_epochs)
-        hist = self.m_step.fit(ds, epochs=s.m_epochs, steps_per_epoch=steps, verbose=verbose, shuffle=False)
+        # one fit "epoch" = the whole M-step (p passes), so it shows as one progress bar
+        hist = self.m_step.fit(ds, epochs=1, steps_per_epoch=steps * s.m_epochs, verbose=verbose, shuffle=False)
         return {k: v[-1] for k, v in hist.history.items()}
 
     def e_step_fit(self, verbose: int) -> dict:
