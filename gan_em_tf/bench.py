@@ -54,7 +54,10 @@ def _time_bare(update, ds, warmup: int, steps: int, xla: bool) -> float:
     return steps / (time.perf_counter() - t0)
 
 
-def run(batch_size: int, e_batch_size: int, steps: int, warmup: int, xla_settings) -> list[dict]:
+def run(batch_size: int, e_batch_size: int, steps: int, warmup: int, xla_settings,
+        mixed_precision: bool = False) -> list[dict]:
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
     n = batch_size * (steps + warmup)
     x = np.random.default_rng(0).random((n,) + SHAPE, dtype=np.float32)
     w = np.full((n, K), 1.0 / K, np.float32)
@@ -67,17 +70,19 @@ def run(batch_size: int, e_batch_size: int, steps: int, warmup: int, xla_setting
                                                 ("E-step", e, e_ds, e_batch_size, e.update)):
             keras_sps = _time_keras(model, ds, warmup, steps)
             bare_sps = _time_bare(update, ds, warmup, steps, xla)
-            results.append({"phase": phase, "xla": xla, "batch": batch, "keras_steps_per_s": keras_sps,
+            results.append({"phase": phase, "xla": xla, "batch": batch, "mixed_precision": mixed_precision, "keras_steps_per_s": keras_sps,
                             "bare_steps_per_s": bare_sps, "keras_images_per_s": keras_sps * batch,
                             "bare_images_per_s": bare_sps * batch, "keras_over_bare": keras_sps / bare_sps})
     return results
 
 
 def format_table(results: list[dict]) -> str:
-    lines = ["| phase | XLA | batch | Keras steps/s | bare steps/s | Keras img/s | bare img/s | Keras/bare |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| phase | XLA | precision | batch | Keras steps/s | bare steps/s | Keras img/s | bare img/s | Keras/bare |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r['phase']} | {'on' if r['xla'] else 'off'} | {r['batch']} | {r['keras_steps_per_s']:.2f} | "
+        prec = "bf16" if r["mixed_precision"] else "fp32"
+        lines.append(f"| {r['phase']} | {'on' if r['xla'] else 'off'} | {prec} | {r['batch']} | "
+                     f"{r['keras_steps_per_s']:.2f} | "
                      f"{r['bare_steps_per_s']:.2f} | {r['keras_images_per_s']:.0f} | {r['bare_images_per_s']:.0f} | "
                      f"{r['keras_over_bare']:.3f} |")
     return "\n".join(lines)

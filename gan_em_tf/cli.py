@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=int, default=40, help="timed steps per measurement (default: 40)")
     s.add_argument("--warmup", type=int, default=5, help="untimed steps first (default: 5)")
     s.add_argument("--xla", choices=("on", "off", "both"), default="both", help="XLA settings to time (default: both)")
+    s.add_argument("--mixed-precision", action="store_true", help="time the mixed_bfloat16 policy instead of float32")
     s.add_argument("--out", metavar="FILE.json", help="also write the results as JSON")
     s.set_defaults(func=cmd_bench)
     return parser
@@ -207,7 +208,7 @@ def cmd_bench(a) -> int:
     for flag in ("batch_size", "e_batch_size", "steps"):
         _positive("--" + flag.replace("_", "-"), getattr(a, flag))
     settings = {"on": [True], "off": [False], "both": [False, True]}[a.xla]
-    results = bench.run(a.batch_size, a.e_batch_size, a.steps, a.warmup, settings)
+    results = bench.run(a.batch_size, a.e_batch_size, a.steps, a.warmup, settings, a.mixed_precision)
     print(bench.format_table(results))
     if a.out:
         with open(a.out, "w") as f:
