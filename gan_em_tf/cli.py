@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--init", choices=("uniform", "kmeans"),
                    help="initial soft labels w: uniform (Algorithm 1, default) or 0.9 on each sample's k-means "
                         "cluster (not in the paper)")
+    g.add_argument("--info-weight", type=float, metavar="λ",
+                   help="> 0 adds λ·CE(E(G(z,c)), c) to the generator loss and trains the E-net on the same fakes "
+                        "during the M-step (InfoGAN-style; not in the paper; default 0)")
     g.add_argument("--fake-targets", choices=("all", "own"),
                    help="class units trained toward 0 on fakes: all (Eq. 2) or only the fake's own class (Eq. 16)")
     r = c.add_argument_group("runtime")
@@ -131,7 +134,8 @@ def _train_config(a):
 
     t = train_preset(a.config)
     overrides = {"batch_size": a.batch_size, "e_batch_size": a.e_batch_size, "lr_g": a.lr_g, "lr_d": a.lr_d,
-                 "lr_e": a.lr_e, "generator_loss": a.generator_loss, "d_fake_targets": a.fake_targets, "init": a.init}
+                 "lr_e": a.lr_e, "generator_loss": a.generator_loss, "d_fake_targets": a.fake_targets, "init": a.init,
+                 "info_weight": a.info_weight}
     return dataclasses.replace(t, **{k: v for k, v in overrides.items() if v is not None})
 
 

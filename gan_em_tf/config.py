@@ -55,6 +55,7 @@ class TrainConfig:
     d_fake_targets: str = "all"  # all (Eq. 2 as printed) | own (Eq. 11/16 reading)
     noise_dim: int = 62
     init: str = "uniform"  # uniform (Algorithm 1, line 1) | kmeans (w from a k-means run; not in the paper)
+    info_weight: float = 0.0  # > 0: InfoGAN-style CE(E(G(z, c)), c) in the M-step (not in the paper)
 
 
 @dataclass

@@ -41,3 +41,18 @@ def test_m_step_and_e_step_update_weights(shape, gen_loss):
     assert np.isfinite(hist.history["e_loss"][-1]) and 0 <= hist.history["e_acc"][-1] <= 1
     assert any(_changed(e0, e))
     assert not any(_changed(g1, g))  # the E-step never moves G
+
+
+def test_info_weight_trains_the_enet_inside_the_m_step():
+    shape = (8, 8, 1)
+    g, d, e = _nets(shape)
+    m = MStep(g, d, K, "exp", enet=e, info_weight=1.0)
+    m.compile(keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5))
+    x = np.random.default_rng(0).random((16,) + shape, dtype=np.float32)
+    w = np.full((16, K), 1 / K, np.float32)
+    e0 = e.get_weights()
+    hist = m.fit(data.real_batches(x, w, 8, 0, 0, NOISE, K), epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    assert "info_loss" in hist.history and np.isfinite(hist.history["info_loss"][-1])
+    assert any(_changed(e0, e))
+    with pytest.raises(ValueError):
+        MStep(g, d, K, info_weight=1.0)

@@ -54,8 +54,9 @@ class GanEm:
             self.enet = networks.build_enet(self.shape, k, sync_bn=sync)
             self.optimizers = {"g": _optimizer(t, t.lr_g), "d": _optimizer(t, t.lr_d), "e": _optimizer(t, t.lr_e)}
             self.m_step = MStep(self.generator, self.discriminator, k, t.generator_loss, t.real_unit_weight,
-                                t.d_fake_targets)
-            self.m_step.compile(self.optimizers["g"], self.optimizers["d"], jit_compile=cfg.runtime.jit_compile)
+                                t.d_fake_targets, enet=self.enet, info_weight=t.info_weight)
+            self.m_step.compile(self.optimizers["g"], self.optimizers["d"], self.optimizers["e"],
+                                jit_compile=cfg.runtime.jit_compile)
             self.e_step = EStep(self.generator, self.enet, k)
             self.e_step.compile(self.optimizers["e"], jit_compile=cfg.runtime.jit_compile)
         self.base_lr = {"g": t.lr_g, "d": t.lr_d, "e": t.lr_e}
@@ -140,7 +141,7 @@ def initial_w_from_kmeans(x: np.ndarray, k: int, seed: int, confidence: float = 
 
 def _log_line(it: int, n: int, row: dict) -> str:
     scores = " ".join(f"{k}={row[k]:.4f}" for k in ("acc", "nmi", "ari") if k in row)
-    losses = " ".join(f"{k}={row[k]:.4f}" for k in ("d_loss", "g_loss", "e_loss", "e_acc") if k in row)
+    losses = " ".join(f"{k}={row[k]:.4f}" for k in ("d_loss", "g_loss", "info_loss", "e_loss", "e_acc") if k in row)
     return (f"[EM {it}/{n}] {scores} | phi min={row['phi_min']:.3f} max={row['phi_max']:.3f} "
             f"| {losses} | {row['seconds']:.1f}s")
 

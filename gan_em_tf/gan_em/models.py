@@ -25,11 +25,9 @@ def _num_replicas() -> int:
 class _Phase(keras.Model):
     """Shared plumbing: trackers named like the logged keys, listed in ``metrics``."""
 
-    tracker_names: tuple = ()
-
-    def __init__(self, **kwargs):
+    def __init__(self, tracker_names, **kwargs):
         super().__init__(**kwargs)
-        self.trackers = {n: keras.metrics.Mean(name=n) for n in self.tracker_names}
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in tracker_names}
 
     @property
     def metrics(self):
@@ -53,22 +51,29 @@ class MStep(_Phase):
         generator_loss: ``"exp"`` (Eq. 1) or ``"onehot"`` (authors' code).
         real_unit_weight: weight of the real/fake unit on real images.
         fake_targets: ``"all"`` (Eq. 2) or ``"own"`` (Eq. 16); see losses.
+        enet, info_weight: when ``info_weight`` > 0 (not in the paper; off by
+            default), G also minimises info_weight · CE(E(G(z, c)), c) and the
+            E-net takes a step on the same fakes (Eq. 5), an InfoGAN-style
+            pressure that keeps G's K classes distinguishable during the M-step.
     """
 
-    tracker_names = ("d_loss", "g_loss", "d_real", "d_fake")
-
     def __init__(self, generator, discriminator, clusters, generator_loss="exp", real_unit_weight=1.0,
-                 fake_targets="all", **kwargs):
-        super().__init__(**kwargs)
+                 fake_targets="all", enet=None, info_weight=0.0, **kwargs):
+        names = ("d_loss", "g_loss", "d_real", "d_fake") + (("info_loss",) if info_weight > 0 else ())
+        super().__init__(names, **kwargs)
+        if info_weight > 0 and enet is None:
+            raise ValueError("info_weight > 0 needs the E-net")
         self.generator = generator
         self.discriminator = discriminator
+        self.enet = enet if info_weight > 0 else None
         self.clusters = clusters
         self.generator_loss_kind = generator_loss
         self.real_unit_weight = real_unit_weight
         self.fake_targets = fake_targets
+        self.info_weight = float(info_weight)
         self.built = True  # the sub-networks are built Functional models
 
-    def compile(self, g_optimizer, d_optimizer, **kwargs):
+    def compile(self, g_optimizer, d_optimizer, e_optimizer=None, **kwargs):
         """Attach one optimizer per network and build their slots now.
 
         Building here (in the strategy scope, outside the train step) matters:
@@ -77,8 +82,13 @@ class MStep(_Phase):
         super().compile(optimizer=None, **kwargs)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
+        self.e_optimizer = e_optimizer
         g_optimizer.build(self.generator.trainable_variables)
         d_optimizer.build(self.discriminator.trainable_variables)
+        if self.enet is not None:
+            if e_optimizer is None:
+                raise ValueError("info_weight > 0 needs e_optimizer")
+            e_optimizer.build(self.enet.trainable_variables)
 
     def call(self, inputs, training=False):
         """G(z, c) for a batch dict (lets Keras build the model from a data batch)."""
@@ -86,7 +96,7 @@ class MStep(_Phase):
         return self.generator([inputs["z"], onehot], training=training)
 
     def update(self, x_real, w, z, c):
-        """One D step then one G step; returns (d_loss, g_loss, real_logits, fake_logits).
+        """One D step then one G step; returns (d_loss, g_loss, real_logits, fake_logits, info_loss).
 
         G's forward pass is recorded once and reused: D is updated on the
         detached fakes, then the G loss is taken through the updated D.
@@ -95,7 +105,8 @@ class MStep(_Phase):
         onehot = tf.one_hot(c, self.clusters)
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
-        with tf.GradientTape() as g_tape:
+        info_loss = tf.constant(0.0)
+        with tf.GradientTape(persistent=self.enet is not None) as g_tape:
             fake = self.generator([z, onehot], training=True)
             with g_tape.stop_recording():
                 with tf.GradientTape() as d_tape:
@@ -108,18 +119,26 @@ class MStep(_Phase):
             g_logits = self.discriminator(fake, training=True)
             g_loss = losses.global_mean(
                 losses.generator_loss(g_logits, c, self.clusters, self.generator_loss_kind), global_batch)
+            if self.enet is not None:
+                info_loss = losses.global_mean(losses.enet_loss(self.enet(fake, training=True), c), global_batch)
+                g_loss = g_loss + self.info_weight * info_loss
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
-        return d_loss, g_loss, real_logits, fake_logits
+        if self.enet is not None:
+            e_vars = self.enet.trainable_variables
+            self.e_optimizer.apply_gradients(zip(g_tape.gradient(info_loss, e_vars), e_vars))
+        return d_loss, g_loss, real_logits, fake_logits, info_loss
 
     def train_step(self, data):
         x_real = data["x_real"]
-        d_loss, g_loss, real_logits, fake_logits = self.update(**data)
+        d_loss, g_loss, real_logits, fake_logits, info_loss = self.update(**data)
         global_batch = tf.shape(x_real)[0] * _num_replicas()
+        extra = {"info_loss": info_loss} if self.enet is not None else {}
         return self._log(
             d_loss=d_loss,
             g_loss=g_loss,
             d_real=losses.global_mean(tf.sigmoid(real_logits[:, -1]), global_batch),
             d_fake=losses.global_mean(tf.sigmoid(fake_logits[:, -1]), global_batch),
+            **extra,
         )
 
 
@@ -130,10 +149,8 @@ class EStep(_Phase):
     accuracy at recovering c from G(z, c).
     """
 
-    tracker_names = ("e_loss", "e_acc")
-
     def __init__(self, generator, enet, clusters, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(("e_loss", "e_acc"), **kwargs)
         self.generator = generator
         self.enet = enet
         self.clusters = clusters
