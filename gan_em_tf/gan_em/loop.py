@@ -114,9 +114,10 @@ class GanEm:
 
     def restore(self, ckpt: str) -> list[dict]:
         state, rows = rundir.load_checkpoint(ckpt, self.networks, self.optimizers)
+        if state["w"].shape != self.w.shape:
+            raise UserError(f"checkpoint {ckpt} holds w of shape {state['w'].shape}, but this run has "
+                            f"{self.w.shape} (data or K changed); start a new --out")
         self.w, self.phi, self.iteration = state["w"], state["phi"], int(state["iteration"])
-        if self.w.shape != (self.w.shape[0], self.k):
-            raise UserError(f"checkpoint {ckpt} has K={self.w.shape[1]}, not {self.k}")
         return rows
 
     def sample_grid(self, per_cluster: int = SAMPLES_PER_ROW, seed: int = 0) -> np.ndarray:
