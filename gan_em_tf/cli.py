@@ -210,7 +210,7 @@ def cmd_export(a) -> int:
 def cmd_bench(a) -> int:
     from gan_em_tf import bench
 
-    for flag in ("batch_size", "e_batch_size", "steps"):
+    for flag in ("batch_size", "e_batch_size", "steps", "warmup"):
         _positive("--" + flag.replace("_", "-"), getattr(a, flag))
     settings = {"on": [True], "off": [False], "both": [False, True]}[a.xla]
     results = bench.run(a.batch_size, a.e_batch_size, a.steps, a.warmup, settings, a.mixed_precision)
