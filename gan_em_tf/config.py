@@ -136,7 +136,7 @@ def train_preset(name: str) -> TrainConfig:
 
 
 def default_schedule(n_samples: int, batch_size: int) -> ScheduleConfig:
-    """Algorithm 1's (n, p, q) sized so that one EM iteration sees ~1000 M-steps.
+    """Algorithm 1's (n, p, q): n = 20, q = 1000, and p = 5 or more so an M-step is >= ~700 batches.
 
     The paper uses p = 5 epochs of 70,000 images (~5,500 steps) and q = 1000;
     on small data 5 epochs are only a few dozen steps, too few for the GAN to
