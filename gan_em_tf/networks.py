@@ -35,21 +35,20 @@ def _bn(sync: bool):
     return layers.BatchNormalization(synchronized=sync, momentum=0.9, epsilon=1e-5)
 
 
-def build_generator(shape: tuple, clusters: int, noise_dim: int, width: int = 1,
-                    sync_bn: bool = False) -> keras.Model:
+def build_generator(shape: tuple, clusters: int, noise_dim: int, sync_bn: bool = False) -> keras.Model:
     """G(z, c): noise [N, noise_dim] and one-hot class [N, K] → samples in [0, 1] of ``shape``."""
     z = keras.Input((noise_dim,), name="noise")
     c = keras.Input((clusters,), name="class_onehot")
     h = layers.Concatenate()([c, z])
     if uses_conv(shape):
         hh, ww, ch = shape
-        for units in (1024 * width, 128 * width * (hh // 4) * (ww // 4)):
+        for units in (1024, 128 * (hh // 4) * (ww // 4)):
             h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units)(h)))
-        h = layers.Reshape((hh // 4, ww // 4, 128 * width))(h)
-        h = layers.ReLU()(_bn(sync_bn)(layers.Conv2DTranspose(64 * width, 4, 2, padding="same")(h)))
+        h = layers.Reshape((hh // 4, ww // 4, 128))(h)
+        h = layers.ReLU()(_bn(sync_bn)(layers.Conv2DTranspose(64, 4, 2, padding="same")(h)))
         h = layers.Conv2DTranspose(ch, 4, 2, padding="same")(h)
     else:
-        for units in (256 * width, 256 * width):
+        for units in (256, 256):
             h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units)(h)))
         h = layers.Dense(math.prod(shape))(h)
         h = layers.Reshape(shape)(h)
@@ -57,33 +56,32 @@ def build_generator(shape: tuple, clusters: int, noise_dim: int, width: int = 1,
     return keras.Model([z, c], out, name="generator")
 
 
-def _trunk(x, shape: tuple, width: int, sync_bn: bool):
+def _trunk(x, shape: tuple, sync_bn: bool):
     """Shared feature extractor f(x) of D and E (§4.3)."""
     if uses_conv(shape):
         h = x
         for filters in (64, 128, 256):
-            h = layers.LeakyReLU(0.2)(_bn(sync_bn)(layers.Conv2D(filters * width, 4, 2, padding="same")(h)))
+            h = layers.LeakyReLU(0.2)(_bn(sync_bn)(layers.Conv2D(filters, 4, 2, padding="same")(h)))
         h = layers.Flatten()(h)
-        return layers.LeakyReLU(0.2)(_bn(sync_bn)(layers.Dense(1024 * width)(h)))
+        return layers.LeakyReLU(0.2)(_bn(sync_bn)(layers.Dense(1024)(h)))
     h = layers.Flatten()(x)
-    for units in (256 * width, 256 * width):
+    for units in (256, 256):
         h = layers.LeakyReLU(0.2)(layers.Dense(units)(h))
     return h
 
 
-def build_discriminator(shape: tuple, clusters: int, width: int = 1, sync_bn: bool = False) -> keras.Model:
+def build_discriminator(shape: tuple, clusters: int, sync_bn: bool = False) -> keras.Model:
     """D(x) → K + 1 logits: σ(logit_i) = D_i(x) of Eq. 2 for i < K; index K is real-vs-fake."""
     x = keras.Input(shape, name="images")
-    h = _trunk(x, shape, width, sync_bn)
+    h = _trunk(x, shape, sync_bn)
     logits = layers.Dense(clusters + 1, dtype="float32", name="logits")(h)
     return keras.Model(x, logits, name="discriminator")
 
 
-def build_enet(shape: tuple, clusters: int, embed_dim: int | None = None, width: int = 1,
-               sync_bn: bool = False) -> keras.Model:
+def build_enet(shape: tuple, clusters: int, embed_dim: int | None = None, sync_bn: bool = False) -> keras.Model:
     """E-net: x → K logits (softmax = w of Eq. 4); optional layer r of ``embed_dim`` units (§5.4)."""
     x = keras.Input(shape, name="images")
-    h = _trunk(x, shape, width, sync_bn)
+    h = _trunk(x, shape, sync_bn)
     if embed_dim:
         h = layers.Dense(embed_dim, name="embedding")(h)
         h = layers.LeakyReLU(0.2)(h)

@@ -34,9 +34,9 @@ SCRIPT = textwrap.dedent(r'''
             m.compile(keras.optimizers.Adam(1e-2, 0.5), keras.optimizers.Adam(1e-2, 0.5))
             es = EStep(g, e, K)
             es.compile(keras.optimizers.Adam(1e-2, 0.5))
-        mh = m.fit(data.real_batches(x, w, 8, 0, 0, NOISE, K), epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
-        eh = es.fit(data.noise_batches(8, 2, 0, 0, NOISE, np.full(K, 1 / K)), epochs=1, steps_per_epoch=2, shuffle=False,
-                    verbose=0)
+        fit = dict(epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
+        mh = m.fit(data.real_batches(x, w, 8, 0, 0, NOISE, K), **fit)
+        eh = es.fit(data.noise_batches(8, 2, 0, 0, NOISE, np.full(K, 1 / K)), **fit)
         return [g.get_weights(), d.get_weights(), e.get_weights()], {**mh.history, **eh.history}
 
     one = tf.distribute.MirroredStrategy(["CPU:0"])

@@ -22,6 +22,11 @@ def _num_replicas() -> int:
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
+def _global_batch(replica_batch: tf.Tensor):
+    """Size of the global batch from one replica's batch tensor."""
+    return tf.shape(replica_batch)[0] * _num_replicas()
+
+
 class _Phase(keras.Model):
     """Shared plumbing: trackers named like the logged keys, listed in ``metrics``."""
 
@@ -101,7 +106,7 @@ class MStep(_Phase):
         G's forward pass is recorded once and reused: D is updated on the
         detached fakes, then the G loss is taken through the updated D.
         """
-        global_batch = tf.shape(x_real)[0] * _num_replicas()
+        global_batch = _global_batch(x_real)
         onehot = tf.one_hot(c, self.clusters)
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
@@ -131,7 +136,7 @@ class MStep(_Phase):
     def train_step(self, data):
         x_real = data["x_real"]
         d_loss, g_loss, real_logits, fake_logits, info_loss = self.update(**data)
-        global_batch = tf.shape(x_real)[0] * _num_replicas()
+        global_batch = _global_batch(x_real)
         extra = {"info_loss": info_loss} if self.enet is not None else {}
         return self._log(
             d_loss=d_loss,
@@ -168,7 +173,7 @@ class EStep(_Phase):
 
     def update(self, z, c):
         """One E-net step on generated images; returns (e_loss, logits)."""
-        global_batch = tf.shape(z)[0] * _num_replicas()
+        global_batch = _global_batch(z)
         fake = self.generator([z, tf.one_hot(c, self.clusters)], training=False)
         e_vars = self.enet.trainable_variables
         with tf.GradientTape() as tape:
@@ -179,7 +184,7 @@ class EStep(_Phase):
 
     def train_step(self, data):
         z, c = data["z"], data["c"]
-        global_batch = tf.shape(z)[0] * _num_replicas()
+        global_batch = _global_batch(z)
         e_loss, logits = self.update(z, c)
         hit = tf.cast(tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), tf.cast(c, tf.int32)), tf.float32)
         return self._log(e_loss=e_loss, e_acc=losses.global_mean(hit, global_batch))
