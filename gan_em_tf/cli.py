@@ -35,12 +35,18 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                    help="which IDX/tfds split to use; 'all' joins train and test (default: test)")
     g.add_argument("--limit", type=int, metavar="N", help="use only the first N samples")
     g.add_argument("--clusters", "-k", type=int, default=10, metavar="K", help="number of clusters K (default: 10)")
+    g.add_argument("--image-size", type=int, default=64, metavar="S",
+                   help="celeb_a: side of the resized 140x140 centre crop (default: 64)")
+    g.add_argument("--attribute", metavar="NAME",
+                   help="celeb_a: the binary attribute used as the label (e.g. Eyeglasses); without it a "
+                        "clustering run is scored against all 40 attributes")
 
 
 def _data_config(a):
     from gan_em_tf.config import DataConfig
 
-    return DataConfig(dataset=a.dataset, data_dir=a.data_dir, data_file=a.data_file, split=a.split, limit=a.limit)
+    return DataConfig(dataset=a.dataset, data_dir=a.data_dir, data_file=a.data_file, split=a.split, limit=a.limit,
+                      image_size=a.image_size, attribute=a.attribute)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "during the M-step (InfoGAN-style; not in the paper; default 0)")
     g.add_argument("--fake-targets", choices=("all", "own"),
                    help="class units trained toward 0 on fakes: all (Eq. 2) or only the fake's own class (Eq. 16)")
+    g = c.add_argument_group("semi-supervised classification (§5.3) and dimensionality reduction (§5.4)")
+    g.add_argument("--labels", type=int, default=0, metavar="N",
+                   help="N > 0: semi-supervised; N labelled examples (balanced per class, fixed by --seed) train the "
+                        "E-net after every E-step; the score is the classification error on held-out data (the test "
+                        "split with --split train, else the unlabelled rest). Needs --clusters = number of classes "
+                        "(default: 0, unsupervised)")
+    g.add_argument("--epsilon", type=float, default=0.05, metavar="ε",
+                   help="with --labels: train on the labelled examples until the E-net's error on them is below ε "
+                        "(default: 0.05)")
+    g.add_argument("--embed-dim", type=int, default=0, metavar="k",
+                   help="k > 0: insert layer r of k units before the E-net's output; writes embedding.npy, "
+                        "embedding.png (t-SNE for k > 2) and adds an 'embed' endpoint to the SavedModel (default: 0)")
     r = c.add_argument_group("runtime")
     r.add_argument("--seed", type=int, default=0, help="seed of weights, noise and shuffling (default: 0)")
     r.add_argument("--strategy", default="auto", choices=STRATEGIES,
@@ -148,7 +166,7 @@ def _positive(name: str, value) -> None:
 def cmd_cluster(a) -> int:
     from gan_em_tf import data as data_lib
     from gan_em_tf import rundir
-    from gan_em_tf.config import RunConfig, RuntimeConfig, default_schedule
+    from gan_em_tf.config import RunConfig, RuntimeConfig, SupervisionConfig, default_schedule
 
     for flag in ("iterations", "m_epochs", "e_steps", "batch_size", "e_batch_size"):
         _positive("--" + flag.replace("_", "-"), getattr(a, flag))
@@ -160,8 +178,12 @@ def cmd_cluster(a) -> int:
         runtime = RuntimeConfig(strategy=a.strategy, jit_compile=a.xla, mixed_precision=a.mixed_precision,
                                 seed=a.seed, deterministic=a.deterministic,
                                 verbose=0 if a.quiet else (2 if a.progress else 1))
-        cfg = RunConfig(clusters=a.clusters, data=_data_config(a), train=train, runtime=runtime)
+        if a.labels < 0:
+            raise UserError(f"--labels must be 0 (unsupervised) or positive, got {a.labels}")
+        cfg = RunConfig(clusters=a.clusters, embed_dim=a.embed_dim, data=_data_config(a), train=train,
+                        runtime=runtime, supervision=SupervisionConfig(labels=a.labels, epsilon=a.epsilon))
     dataset = data_lib.load(cfg.data)
+    heldout = data_lib.load_heldout(cfg.data) if cfg.semi_supervised else None
     if not a.resume:
         sched = default_schedule(len(dataset), cfg.train.batch_size)
         cfg.schedule = dataclasses.replace(
@@ -170,10 +192,11 @@ def cmd_cluster(a) -> int:
         rundir.prepare(a.out, overwrite=a.overwrite, resume=False)
     from gan_em_tf.gan_em import loop
 
-    summary = loop.run(cfg, a.out, resume=a.resume, dataset=dataset, export=not a.no_export,
+    summary = loop.run(cfg, a.out, resume=a.resume, dataset=dataset, export=not a.no_export, heldout=heldout,
                        log=(lambda *_: None) if cfg.runtime.verbose == 0 else (lambda m: print(m, flush=True)))
-    keys = ("acc", "nmi", "ari", "purity", "error", "clusters", "n_samples", "seconds", "seed")
-    print(json.dumps({k: summary.get(k) for k in keys}))
+    keys = ("task", "acc", "nmi", "ari", "purity", "error", "mean_attribute_error", "embedding_knn_acc", "clusters",
+            "n_samples", "seconds", "seed")
+    print(json.dumps({k: summary.get(k) for k in keys if k in summary}))
     return 0
 
 
@@ -202,8 +225,8 @@ def cmd_baseline(a) -> int:
 def cmd_export(a) -> int:
     from gan_em_tf import export
 
-    dest = export.export_run(a.run_dir, a.dest, overwrite=a.overwrite)
-    print(f"wrote SavedModel to {dest} (endpoints: assign, generate)")
+    names = export.export_run(a.run_dir, a.dest, overwrite=a.overwrite)
+    print(f"wrote SavedModel to {a.dest} (endpoints: {', '.join(names)})")
     return 0
 
 

@@ -34,6 +34,8 @@ class DataConfig:
     data_file: str | None = None
     split: str = "test"
     limit: int | None = None
+    image_size: int = 64  # celeb_a: side of the resized centre crop
+    attribute: str | None = None  # celeb_a: the binary attribute used as the label y (None: score all 40)
 
 
 @dataclass
@@ -68,6 +70,18 @@ class ScheduleConfig:
 
 
 @dataclass
+class SupervisionConfig:
+    """Semi-supervised GAN-EM (§5.3): after every E-step the E-net is trained on
+    ``labels`` labelled real images (balanced per class, chosen by the seed) with
+    L_E = CE(E(x_real), u) until its error on them is below ``epsilon``.
+    ``labels`` = 0 is unsupervised clustering."""
+
+    labels: int = 0
+    epsilon: float = 0.05
+    max_epochs: int = 50  # cap on rounds of training (error checks) on the labelled set per E-step
+
+
+@dataclass
 class RuntimeConfig:
     """How to run: devices, compilation, seeds."""
 
@@ -84,10 +98,16 @@ class RunConfig:
     """Everything that defines one clustering run."""
 
     clusters: int = 10
+    embed_dim: int = 0  # k > 0: layer r of k units before the E-net's output (§5.4)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=lambda: train_preset(DEFAULT_PRESET))
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
+
+    @property
+    def semi_supervised(self) -> bool:
+        return self.supervision.labels > 0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -99,6 +119,8 @@ class RunConfig:
     def from_dict(cls, d: dict) -> "RunConfig":
         return cls(
             clusters=d["clusters"],
+            embed_dim=d.get("embed_dim", 0),
+            supervision=SupervisionConfig(**d.get("supervision", {})),
             data=DataConfig(**d["data"]),
             train=TrainConfig(**d["train"]),
             schedule=ScheduleConfig(**d["schedule"]),

@@ -7,6 +7,9 @@ Every loader returns a :class:`Dataset`: float32 images in [0, 1] shaped
 * ``mnist``, ``fashion_mnist``, ``kmnist``: from ``--data-dir DIR`` holding the
   standard IDX files (``train-*`` / ``t10k-*``, gzipped or not), else through
   tensorflow-datasets (prepared data first, a download only when reachable).
+* ``svhn_cropped`` (32×32×3, digits 0–9) and ``celeb_a`` (faces centre-cropped
+  to 140×140 and resized to ``image_size``, default 64; 40 binary attributes)
+  through tensorflow-datasets only.
 * ``file``: a ``.npz`` (arrays ``x`` and optional ``y``) or ``.npy`` file given
   by ``--data-file``; values are min-max scaled to [0, 1] per feature.
 """
@@ -22,19 +25,27 @@ import numpy as np
 
 from gan_em_tf.errors import UserError
 
-TFDS_IMAGE_SETS = ("mnist", "fashion_mnist", "kmnist")
-DATASETS = ("digits",) + TFDS_IMAGE_SETS + ("file",)
+IDX_IMAGE_SETS = ("mnist", "fashion_mnist", "kmnist")
+TFDS_ONLY_SETS = ("svhn_cropped", "celeb_a")
+DATASETS = ("digits",) + IDX_IMAGE_SETS + TFDS_ONLY_SETS + ("file",)
+CELEBA_CROP = 140  # centre crop (pixels) of the 218×178 CelebA images before resizing
 SPLITS = ("train", "test", "all")
 IDX_PREFIX = {"train": "train", "test": "t10k"}
 
 
 @dataclass
 class Dataset:
-    """Images (float32 in [0, 1]) and optional integer labels."""
+    """Images (float32 in [0, 1]), optional integer labels, and (CelebA) named binary attributes."""
 
     name: str
     x: np.ndarray
     y: np.ndarray | None
+    attributes: dict | None = None  # name → int64 [N] of 0/1
+
+    def subset(self, index) -> "Dataset":
+        """The samples at ``index`` (a slice, mask or index array)."""
+        attrs = None if self.attributes is None else {k: v[index] for k, v in self.attributes.items()}
+        return Dataset(self.name, self.x[index], None if self.y is None else self.y[index], attrs)
 
     @property
     def shape(self) -> tuple:
@@ -123,36 +134,78 @@ def _network_reachable(host: str = "storage.googleapis.com", port: int = 443, ti
         return False
 
 
-def load_tfds(name: str, split: str, data_dir: str | None = None) -> Dataset:
-    """Load an MNIST-format image set through tensorflow-datasets.
+def _tfds_preprocess(name: str, image_size: int):
+    """tf.data map from one tfds example to (image float32 in [0, 1], label or attribute dict)."""
+    import tensorflow as tf
+
+    def supervised(example):
+        return tf.cast(example["image"], tf.float32) / 255.0, example["label"]
+
+    def celeb_a(example):
+        img = tf.image.resize_with_crop_or_pad(example["image"], CELEBA_CROP, CELEBA_CROP)
+        img = tf.image.resize(tf.cast(img, tf.float32) / 255.0, (image_size, image_size), antialias=True)
+        attrs = {k: tf.cast(v, tf.int64) for k, v in example["attributes"].items()}
+        return tf.clip_by_value(img, 0.0, 1.0), attrs
+
+    return celeb_a if name == "celeb_a" else supervised
+
+
+def load_tfds(name: str, split: str, data_dir: str | None = None, image_size: int = 64) -> Dataset:
+    """Load an image set through tensorflow-datasets.
 
     Prepared data (``download=False``) is tried first; a download is attempted
     only when the dataset host answers within a few seconds, so an offline
-    machine fails at once with a message naming ``--data-dir``.
+    machine fails at once with a one-line message.
     """
+    import tensorflow as tf
     import tensorflow_datasets as tfds
 
     tfds_split = "train+test" if split == "all" else split
-    kwargs = dict(split=tfds_split, as_supervised=True, data_dir=data_dir)
+    kwargs = dict(split=tfds_split, data_dir=data_dir)
+    hint = ("pass --data-dir DIR holding its IDX files (train-images-idx3-ubyte.gz, t10k-...)"
+            if name in IDX_IMAGE_SETS else "run where tensorflow-datasets can download it, or pass --data-dir "
+                                             "DIR of an already prepared tfds data_dir")
     try:
         tf_ds = tfds.load(name, download=False, **kwargs)
     except Exception:  # not prepared locally (AssertionError / DatasetNotFoundError)
         if data_dir is not None or not _network_reachable():
-            raise UserError(
-                f"{name} is not prepared locally and cannot be downloaded (offline?); "
-                f"pass --data-dir DIR holding its IDX files (train-images-idx3-ubyte.gz, t10k-...)"
-            ) from None
+            raise UserError(f"{name} is not prepared locally and cannot be downloaded (offline?); {hint}") from None
         try:
             tf_ds = tfds.load(name, download=True, **kwargs)
         except Exception as e:
-            raise UserError(f"tfds could not download {name} ({type(e).__name__}); pass --data-dir DIR") from None
+            raise UserError(f"tfds could not download {name} ({type(e).__name__}); {hint}") from None
+    tf_ds = tf_ds.map(_tfds_preprocess(name, image_size), num_parallel_calls=tf.data.AUTOTUNE)
+    # batch(-1)/batch_size=-1 aborts under tfds.testing.mock_data: concatenate 4096-batches instead
     batches = list(tfds.as_numpy(tf_ds.batch(4096)))
-    x = np.concatenate([b[0] for b in batches])
-    y = np.concatenate([b[1] for b in batches])
-    x = np.asarray(x, np.float32) / 255.0
+    x = np.concatenate([b[0] for b in batches]).astype(np.float32)
     if x.ndim == 3:
         x = x[..., None]
-    return Dataset(name, x, np.asarray(y, np.int64))
+    if name == "celeb_a":
+        attrs = {k: np.concatenate([b[1][k] for b in batches]).astype(np.int64) for k in sorted(batches[0][1])}
+        return Dataset(name, x, None, attrs)
+    return Dataset(name, x, np.concatenate([b[1] for b in batches]).astype(np.int64))
+
+
+def labelled_indices(y: np.ndarray, n_labels: int, seed: int) -> np.ndarray:
+    """Indices of ``n_labels`` examples balanced over the classes of y, fixed by ``seed`` (§5.3).
+
+    Each class gets n_labels // C examples; the remainder goes one each to the
+    first classes. Sorted, so the same seed gives the same set on any machine.
+    """
+    classes = np.unique(y)
+    if n_labels < len(classes):
+        raise UserError(f"--labels {n_labels} is fewer than the {len(classes)} classes; use at least {len(classes)}")
+    if n_labels >= len(y):
+        raise UserError(f"--labels {n_labels} leaves no unlabelled data among {len(y)} samples; lower --labels")
+    rng = np.random.default_rng(seed)
+    per_class = [n_labels // len(classes) + (i < n_labels % len(classes)) for i in range(len(classes))]
+    picked = []
+    for cls, count in zip(classes, per_class):
+        members = np.flatnonzero(y == cls)
+        if len(members) < count:
+            raise UserError(f"class {cls} has only {len(members)} samples for {count} labels; lower --labels")
+        picked.append(rng.choice(members, count, replace=False))
+    return np.sort(np.concatenate(picked))
 
 
 # ----------------------------------------------------------------------------- others
@@ -228,16 +281,42 @@ def load(cfg) -> Dataset:
         ds = load_array_file(cfg.data_file)
     elif cfg.data_dir and not os.path.isdir(cfg.data_dir):
         raise UserError(f"--data-dir {cfg.data_dir} is not a directory")
-    elif cfg.data_dir and any(_find_idx(cfg.data_dir, p, "images") for p in IDX_PREFIX.values()):
+    elif (cfg.data_dir and name in IDX_IMAGE_SETS
+          and any(_find_idx(cfg.data_dir, p, "images") for p in IDX_PREFIX.values())):
         ds = load_idx_dir(cfg.data_dir, cfg.split, name)
     else:
-        ds = load_tfds(name, cfg.split, cfg.data_dir)
+        if cfg.image_size < 16 or cfg.image_size % 8:
+            raise UserError(f"--image-size must be a multiple of 8 and at least 16, got {cfg.image_size}")
+        ds = load_tfds(name, cfg.split, cfg.data_dir, cfg.image_size)
     validate_finite(ds.x, f"dataset {name}")
     if cfg.limit is not None:
         if cfg.limit < 1:
             raise UserError(f"--limit must be positive, got {cfg.limit}")
-        ds = Dataset(ds.name, ds.x[: cfg.limit], None if ds.y is None else ds.y[: cfg.limit])
+        ds = ds.subset(slice(0, cfg.limit))
+    if cfg.attribute is not None:
+        if ds.attributes is None:
+            raise UserError(f"--attribute applies to celeb_a only; {name} has class labels")
+        if cfg.attribute not in ds.attributes:
+            raise UserError(f"unknown --attribute {cfg.attribute!r}; choose one of: {', '.join(ds.attributes)}")
+        ds = Dataset(ds.name, ds.x, ds.attributes[cfg.attribute], ds.attributes)
     return ds
+
+
+def load_heldout(cfg) -> Dataset | None:
+    """The test split of a run trained on ``--split train`` (semi-supervised scoring, §5.3), if it exists.
+
+    None for data without a separate test split (digits, files) or when the
+    training data already is the test split; the caller then scores on the
+    unlabelled remainder of the training data.
+    """
+    if cfg.split != "train" or cfg.dataset not in IDX_IMAGE_SETS + TFDS_ONLY_SETS:
+        return None
+    import dataclasses
+
+    try:
+        return load(dataclasses.replace(cfg, split="test", limit=None))
+    except UserError:
+        return None
 
 
 # ----------------------------------------------------------------------------- pipelines
@@ -265,6 +344,15 @@ def real_batches(x, w, batch_size: int, seed: int, epoch_seed: int, noise_dim: i
         return {"x_real": xw[0], "w": xw[1], "z": z, "c": c}
 
     return ds.map(add_noise, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def labelled_batches(x, y, batch_size: int, seed: int, epoch_seed: int):
+    """Semi-supervised input: dicts {x, y} of labelled real images, reshuffled every pass (§5.3)."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices({"x": x, "y": y.astype(np.int64)})
+    ds = ds.shuffle(len(x), seed=seed * 1_000_003 + epoch_seed + 17, reshuffle_each_iteration=True)
+    return ds.batch(min(batch_size, len(x)), drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
 def noise_batches(batch_size: int, steps: int, seed: int, epoch_seed: int, noise_dim: int, class_probs,

@@ -52,3 +52,31 @@ def cluster_scores(labels, clusters, n_clusters: int | None = None) -> dict:
         "error": 1.0 - (pur if majority else acc),
         "error_mapping": "majority" if majority else "hungarian",
     }
+
+
+def classification_scores(labels, predicted) -> dict:
+    """Scores of a classifier whose outputs are the class ids (semi-supervised, §5.3): no matching.
+
+    ``error`` is the plain classification error; the other keys match
+    :func:`cluster_scores` so both kinds of run report the same columns.
+    """
+    labels = np.asarray(labels)
+    predicted = np.asarray(predicted)
+    acc = float(np.mean(labels == predicted))
+    return {
+        "acc": acc,
+        "nmi": float(normalized_mutual_info_score(labels, predicted)),
+        "ari": float(adjusted_rand_score(labels, predicted)),
+        "purity": purity(labels, predicted),
+        "error": 1.0 - acc,
+        "error_mapping": "identity",
+    }
+
+
+def attribute_errors(attributes: dict, clusters) -> dict:
+    """Eq. 17 error of one K-cluster assignment against each binary attribute (CelebA, Table 1 col. 5).
+
+    Each attribute is scored as if it were the class label (Hungarian matching
+    for K = 2, majority mapping for larger K).
+    """
+    return {name: cluster_scores(y, clusters)["error"] for name, y in attributes.items()}

@@ -1,13 +1,17 @@
 """The three networks as Functional Keras models, sized from the input shape.
 
 For images of side ≥ 16 they follow the InfoGAN-style nets of the authors'
-code (paper Appendix B; ANCHORS.md):
+code (paper Appendix B; ANCHORS.md). For 28×28 (MNIST) and 32×32 (SVHN):
 
 * G: one-hot(K) ⊕ noise → FC 1024 → BN → ReLU → FC 128·(H/4)·(W/4) → BN → ReLU
   → ConvT 64 (4×4, s2) → BN → ReLU → ConvT C (4×4, s2) → sigmoid.
 * D: Conv 64 → Conv 128 → Conv 256 (4×4, s2, BN, LeakyReLU 0.2) → FC 1024 → BN
   → LeakyReLU → K + 1 logits (K class units of Eq. 2, one real/fake unit, §4.3).
 * E-net: the same trunk → [layer r of k units, §5.4] → K logits.
+
+Larger images (CelebA 64×64) get one more stride-2 stage in each net, so the
+first feature map stays ≤ 8×8: G projects to 256·(H/8)·(W/8) and upsamples
+256 → 128 → 64 → C; D and E use Conv 64 → 128 → 256 → 512.
 
 For small inputs (8×8 digits, feature vectors) the same roles are small MLPs.
 With ``sync_bn`` the BatchNorm layers are ``synchronized`` so that statistics
@@ -26,9 +30,17 @@ from keras import layers
 CONV_MIN_SIDE = 16
 
 
+def conv_stages(shape: tuple) -> int:
+    """Number of stride-2 stages of G (2 up to 32×32, 3 above), 0 for MLP inputs."""
+    if len(shape) != 3 or min(shape[:2]) < CONV_MIN_SIDE:
+        return 0
+    stages = 2 if max(shape[:2]) <= 32 else 3
+    return stages if shape[0] % 2**stages == 0 and shape[1] % 2**stages == 0 else 0
+
+
 def uses_conv(shape: tuple) -> bool:
-    """Convolutional nets for images with both sides ≥ 16 and divisible by 4."""
-    return len(shape) == 3 and min(shape[:2]) >= CONV_MIN_SIDE and shape[0] % 4 == 0 and shape[1] % 4 == 0
+    """Convolutional nets for images with both sides ≥ 16 and divisible by 2^stages."""
+    return conv_stages(shape) > 0
 
 
 def _bn(sync: bool):
@@ -40,12 +52,15 @@ def build_generator(shape: tuple, clusters: int, noise_dim: int, sync_bn: bool =
     z = keras.Input((noise_dim,), name="noise")
     c = keras.Input((clusters,), name="class_onehot")
     h = layers.Concatenate()([c, z])
-    if uses_conv(shape):
+    stages = conv_stages(shape)
+    if stages:
         hh, ww, ch = shape
-        for units in (1024, 128 * (hh // 4) * (ww // 4)):
+        base_h, base_w, base_ch = hh // 2**stages, ww // 2**stages, 64 * 2 ** (stages - 1)
+        for units in (1024, base_ch * base_h * base_w):
             h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units)(h)))
-        h = layers.Reshape((hh // 4, ww // 4, 128))(h)
-        h = layers.ReLU()(_bn(sync_bn)(layers.Conv2DTranspose(64, 4, 2, padding="same")(h)))
+        h = layers.Reshape((base_h, base_w, base_ch))(h)
+        for filters in (64 * 2**i for i in reversed(range(stages - 1))):  # 64 (28×28); 128, 64 (64×64)
+            h = layers.ReLU()(_bn(sync_bn)(layers.Conv2DTranspose(filters, 4, 2, padding="same")(h)))
         h = layers.Conv2DTranspose(ch, 4, 2, padding="same")(h)
     else:
         for units in (256, 256):
@@ -58,9 +73,10 @@ def build_generator(shape: tuple, clusters: int, noise_dim: int, sync_bn: bool =
 
 def _trunk(x, shape: tuple, sync_bn: bool):
     """Shared feature extractor f(x) of D and E (§4.3)."""
-    if uses_conv(shape):
+    stages = conv_stages(shape)
+    if stages:
         h = x
-        for filters in (64, 128, 256):
+        for filters in (64, 128, 256, 512)[: stages + 1]:
             h = layers.LeakyReLU(0.2)(_bn(sync_bn)(layers.Conv2D(filters, 4, 2, padding="same")(h)))
         h = layers.Flatten()(h)
         return layers.LeakyReLU(0.2)(_bn(sync_bn)(layers.Dense(1024)(h)))
@@ -79,11 +95,24 @@ def build_discriminator(shape: tuple, clusters: int, sync_bn: bool = False) -> k
 
 
 def build_enet(shape: tuple, clusters: int, embed_dim: int | None = None, sync_bn: bool = False) -> keras.Model:
-    """E-net: x → K logits (softmax = w of Eq. 4); optional layer r of ``embed_dim`` units (§5.4)."""
+    """E-net: x → K logits (softmax = w of Eq. 4).
+
+    With ``embed_dim`` = k, layer r of k units sits right before the output
+    layer (§5.4); its activations (the layer named ``embedding``) are the
+    reduced representation (:func:`embedding_model`).
+    """
     x = keras.Input(shape, name="images")
     h = _trunk(x, shape, sync_bn)
     if embed_dim:
-        h = layers.Dense(embed_dim, name="embedding")(h)
-        h = layers.LeakyReLU(0.2)(h)
+        h = layers.Dense(embed_dim, name="embedding_dense")(h)
+        h = layers.LeakyReLU(0.2, name=EMBEDDING)(h)
     logits = layers.Dense(clusters, dtype="float32", name="logits")(h)
     return keras.Model(x, logits, name="enet")
+
+
+EMBEDDING = "embedding"
+
+
+def embedding_model(enet: keras.Model) -> keras.Model:
+    """x → layer r's activations: the E-net without its output layer (§5.4)."""
+    return keras.Model(enet.inputs, enet.get_layer(EMBEDDING).output, name="embedder")

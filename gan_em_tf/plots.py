@@ -48,3 +48,24 @@ def convergence(rows: list[dict], path: str, title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def embedding_scatter(points: np.ndarray, labels, path: str, title: str = "") -> None:
+    """2-D points coloured by true class (paper Fig. 3), or uncoloured without labels."""
+    fig, ax = plt.subplots(figsize=(5, 5))
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.6)
+    else:
+        labels = np.asarray(labels)
+        cmap = plt.get_cmap("tab10" if labels.max() < 10 else "tab20")
+        for cls in np.unique(labels):
+            sel = labels == cls
+            ax.scatter(points[sel, 0], points[sel, 1], s=2, alpha=0.6, color=cmap(int(cls) % cmap.N), label=str(cls))
+        ax.legend(markerscale=5, fontsize=7, loc="best", ncol=2)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

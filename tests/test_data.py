@@ -128,3 +128,19 @@ def test_pipelines_are_replica_independent_and_reproducible():
     assert list(batch["c"].numpy()) == [0, 1, 2, 0, 1, 2] and batch["z"].shape == (6, 4)
     batch = next(iter(data.noise_batches(400, 1, 0, 0, 4, [0.5, 0.5, 0.0])))
     assert set(np.unique(batch["c"].numpy())) == {0, 1}
+
+
+def test_svhn_and_celeba_loaders_through_mock_data():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=6):
+        svhn = data.load(DataConfig(dataset="svhn_cropped", split="test"))
+        celeba = data.load(DataConfig(dataset="celeb_a", split="test", image_size=32))
+        eyeglasses = data.load(DataConfig(dataset="celeb_a", split="test", image_size=32, attribute="Eyeglasses"))
+    assert svhn.x.shape == (6, 32, 32, 3) and svhn.y.shape == (6,) and 0 <= svhn.x.min() <= svhn.x.max() <= 1
+    assert celeba.x.shape == (6, 32, 32, 3) and celeba.y is None and len(celeba.attributes) == 40
+    assert set(np.unique(celeba.attributes["Smiling"])) <= {0, 1}
+    np.testing.assert_array_equal(eyeglasses.y, eyeglasses.attributes["Eyeglasses"])
+    with pytest.raises(UserError, match="unknown --attribute"):
+        with tfds.testing.mock_data(num_examples=2):
+            data.load(DataConfig(dataset="celeb_a", split="test", image_size=32, attribute="Hat"))

@@ -56,3 +56,19 @@ def test_info_weight_trains_the_enet_inside_the_m_step():
     assert any(_changed(e0, e))
     with pytest.raises(ValueError):
         MStep(g, d, K, info_weight=1.0)
+
+
+@pytest.mark.parametrize("shape", [(32, 32, 3), (64, 64, 3)])
+def test_svhn_and_celeba_networks_train(shape):
+    """The nets sized for SVHN and CelebA: right shapes, one finite M-step that moves G and D."""
+    g, d, e = _nets(shape)
+    assert g.output_shape == (None,) + shape and d.output_shape == (None, K + 1)
+    assert networks.embedding_model(e).output_shape == (None, 4)
+    m = MStep(g, d, K, "onehot")
+    m.compile(keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5))
+    x = np.random.default_rng(0).random((4,) + shape, dtype=np.float32)
+    g0, d0 = g.get_weights(), d.get_weights()
+    hist = m.fit(data.real_batches(x, np.full((4, K), 1 / K, np.float32), 4, 0, 0, NOISE, K), epochs=1,
+                 steps_per_epoch=1, verbose=0, shuffle=False)
+    assert all(np.isfinite(v[-1]) for v in hist.history.values())
+    assert any(_changed(g0, g)) and any(_changed(d0, d))

@@ -5,6 +5,7 @@
         φ_i ← N_i / N = mean_x w_i(x)        (lines 3–4, §4.1)
         p epochs of the M-step GAN           (lines 5–8, Eq. 1–2)
         q steps of the E-net on G(z, c)      (lines 9–12, Eq. 5)
+        [semi-supervised, §5.3: train E on the labelled reals until error < ε]
         w ← E(x_real)                        (line 13, Eq. 4)
 
 Learning rates decay by ``lr_decay`` per EM iteration. After each iteration the
@@ -22,13 +23,14 @@ import numpy as np
 import tensorflow as tf
 
 from gan_em_tf import data as data_lib
-from gan_em_tf import metrics, networks, plots, rundir
+from gan_em_tf import embedding, metrics, networks, plots, rundir
 from gan_em_tf.config import RunConfig
 from gan_em_tf.distribute import make_strategy
 from gan_em_tf.errors import UserError
-from gan_em_tf.gan_em.models import EStep, MStep
+from gan_em_tf.gan_em.models import EStep, LabelStep, MStep
 
 SAMPLES_PER_ROW = 10
+SUPERVISION_CHECK = 20  # labelled-set steps between two error checks (§5.3)
 
 
 def _optimizer(train, lr):
@@ -51,7 +53,7 @@ class GanEm:
         with self.strategy.scope():
             self.generator = networks.build_generator(self.shape, k, t.noise_dim, sync_bn=sync)
             self.discriminator = networks.build_discriminator(self.shape, k, sync_bn=sync)
-            self.enet = networks.build_enet(self.shape, k, sync_bn=sync)
+            self.enet = networks.build_enet(self.shape, k, embed_dim=cfg.embed_dim, sync_bn=sync)
             self.optimizers = {"g": _optimizer(t, t.lr_g), "d": _optimizer(t, t.lr_d), "e": _optimizer(t, t.lr_e)}
             self.m_step = MStep(self.generator, self.discriminator, k, t.generator_loss, t.real_unit_weight,
                                 t.d_fake_targets, enet=self.enet, info_weight=t.info_weight)
@@ -59,6 +61,10 @@ class GanEm:
                                 jit_compile=cfg.runtime.jit_compile)
             self.e_step = EStep(self.generator, self.enet, k)
             self.e_step.compile(self.optimizers["e"], jit_compile=cfg.runtime.jit_compile)
+            self.label_step = None
+            if cfg.semi_supervised:
+                self.label_step = LabelStep(self.enet)
+                self.label_step.compile(self.optimizers["e"], jit_compile=cfg.runtime.jit_compile)
         self.base_lr = {"g": t.lr_g, "d": t.lr_d, "e": t.lr_e}
         self.w = np.full((n_samples, k), 1.0 / k, np.float32)  # Algorithm 1, line 1
         self.phi = np.full(k, 1.0 / k, np.float64)
@@ -94,19 +100,46 @@ class GanEm:
         hist = self.e_step.fit(ds, epochs=1, steps_per_epoch=s.e_steps, verbose=verbose, shuffle=False)
         return {k: v[-1] for k, v in hist.history.items()}
 
+    def supervise(self, x_l: np.ndarray, y_l: np.ndarray, verbose: int) -> dict:
+        """§5.3: train the E-net on the labelled reals until its error on them is below ε.
+
+        The error is measured in inference mode before training and then every
+        ``SUPERVISION_CHECK`` steps (at least one pass over the labelled set);
+        training stops once it is below ``--epsilon`` or after ``max_epochs``
+        such rounds.
+        """
+        sup, batch = self.cfg.supervision, min(self.cfg.train.batch_size, len(x_l))
+        error = _error(self.enet, x_l, y_l)
+        steps = 0
+        if error >= sup.epsilon:
+            per_round = max(SUPERVISION_CHECK, len(x_l) // batch)
+            ds = data_lib.labelled_batches(x_l, y_l, batch, self.cfg.runtime.seed, self.iteration).repeat()
+            stop = _StopBelowError(self.enet, x_l, y_l, sup.epsilon)
+            self.label_step.fit(ds, epochs=sup.max_epochs, steps_per_epoch=per_round, verbose=0, shuffle=False,
+                                callbacks=[stop])
+            error, steps = stop.error, stop.rounds * per_round
+        return {"label_error": error, "label_steps": steps}
+
     def posterior(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
         """w = softmax(E(x)) (Eq. 4)."""
         logits = self.enet.predict(x, batch_size=batch_size, verbose=0)
         return tf.nn.softmax(logits).numpy().astype(np.float32)
 
-    def em_iteration(self, x: np.ndarray, verbose: int) -> dict:
+    def em_iteration(self, x: np.ndarray, verbose: int, labelled: tuple | None = None) -> dict:
+        """One pass of Algorithm 1's loop; ``labelled`` = (x_l, y_l) for semi-supervised runs."""
         self.set_learning_rates()
         self.phi = self.w.mean(axis=0).astype(np.float64)  # φ_i = N_i / N
         m_logs = self.m_step_fit(x, verbose)
         e_logs = self.e_step_fit(verbose)
+        if labelled is not None:
+            e_logs.update(self.supervise(*labelled, verbose))
         self.w = self.posterior(x)  # line 13
         self.iteration += 1
         return {**m_logs, **e_logs}
+
+    def embed(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
+        """Layer r's activations for x (§5.4); needs ``embed_dim`` > 0."""
+        return networks.embedding_model(self.enet).predict(x, batch_size=batch_size, verbose=0)
 
     # ------------------------------------------------------------------ checkpoint state
     def state(self) -> dict:
@@ -129,6 +162,28 @@ class GanEm:
         return imgs.reshape((self.k, per_cluster) + self.shape)
 
 
+def _error(enet, x, y, batch_size: int = 500) -> float:
+    """Classification error of the E-net (inference mode) on labelled images."""
+    pred = np.concatenate([np.asarray(enet(x[i:i + batch_size], training=False)).argmax(axis=1)
+                           for i in range(0, len(x), batch_size)])
+    return float(np.mean(pred != y))
+
+
+class _StopBelowError(keras.callbacks.Callback):
+    """Stops a LabelStep fit once the E-net's error on the labelled set is below ε (§5.3)."""
+
+    def __init__(self, enet, x, y, epsilon: float):
+        super().__init__()
+        self.enet, self.x, self.y, self.epsilon = enet, x, y, epsilon
+        self.error, self.rounds = 1.0, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rounds = epoch + 1
+        self.error = _error(self.enet, self.x, self.y)
+        if self.error < self.epsilon:
+            self.model.stop_training = True
+
+
 def initial_w_from_kmeans(x: np.ndarray, k: int, seed: int, confidence: float = 0.9) -> np.ndarray:
     """An optional start for w (``--init kmeans``; the paper starts from uniform w):
     ``confidence`` on the k-means cluster of each sample, the rest spread evenly."""
@@ -141,17 +196,61 @@ def initial_w_from_kmeans(x: np.ndarray, k: int, seed: int, confidence: float = 
 
 
 def _log_line(it: int, n: int, row: dict) -> str:
-    scores = " ".join(f"{k}={row[k]:.4f}" for k in ("acc", "nmi", "ari") if k in row)
-    losses = " ".join(f"{k}={row[k]:.4f}" for k in ("d_loss", "g_loss", "info_loss", "e_loss", "e_acc") if k in row)
+    scores = " ".join(f"{k}={row[k]:.4f}" for k in ("acc", "nmi", "ari", "mean_attribute_error") if k in row)
+    losses = " ".join(f"{k}={row[k]:.4f}" for k in ("d_loss", "g_loss", "info_loss", "e_loss", "e_acc", "label_error")
+                      if k in row)
     return (f"[EM {it}/{n}] {scores} | phi min={row['phi_min']:.3f} max={row['phi_max']:.3f} "
             f"| {losses} | {row['seconds']:.1f}s")
 
 
+class _Task:
+    """What a run is scored on: clustering, semi-supervised classification (§5.3), or CelebA attributes.
+
+    * clustering with labels: Hungarian ACC etc. of argmax w against y (Eq. 17);
+    * semi-supervised (``--labels N``): N labelled examples picked from y, the
+      E-net's predictions scored as class ids on the held-out data (the test
+      split when given, else the unlabelled rest);
+    * unlabelled data with named binary attributes (CelebA): the error against
+      every attribute and their mean (Table 1, column 5).
+    """
+
+    def __init__(self, cfg: RunConfig, ds: data_lib.Dataset, heldout: data_lib.Dataset | None):
+        self.labelled = None
+        self.heldout = heldout
+        if cfg.semi_supervised:
+            if ds.y is None:
+                raise UserError("--labels needs class labels; this data has none"
+                                + (" (for celeb_a pass --attribute NAME)" if ds.attributes else ""))
+            classes = np.unique(ds.y)
+            if len(classes) != cfg.clusters or classes.max() != cfg.clusters - 1:
+                raise UserError(f"--labels: the E-net's outputs are the class ids, so --clusters must equal the "
+                                f"{len(classes)} classes; pass --clusters {len(classes)}")
+            idx = data_lib.labelled_indices(ds.y, cfg.supervision.labels, cfg.runtime.seed)
+            self.labelled = (ds.x[idx], ds.y[idx])
+            if heldout is None:
+                rest = np.ones(len(ds), bool)
+                rest[idx] = False
+                self.heldout = ds.subset(rest)
+
+    def scores(self, model: "GanEm", ds: data_lib.Dataset, assign: np.ndarray) -> dict:
+        if self.labelled is not None:
+            pred = model.posterior(self.heldout.x).argmax(axis=1)
+            return metrics.classification_scores(self.heldout.y, pred)
+        if ds.y is not None:
+            return metrics.cluster_scores(ds.y, assign, model.k)
+        if ds.attributes:
+            errors = metrics.attribute_errors(ds.attributes, assign)
+            return {"mean_attribute_error": float(np.mean(list(errors.values()))), "attribute_errors": errors}
+        return {}
+
+
 def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Dataset | None = None,
-        export: bool = True, log=print) -> dict:
+        export: bool = True, log=print, heldout: data_lib.Dataset | None = None) -> dict:
     """Train GAN-EM on the configured data, writing everything into ``run_dir``.
 
-    ``rundir.prepare`` must have been called (the CLI does). Returns the summary.
+    ``rundir.prepare`` must have been called (the CLI does). ``heldout`` is the
+    labelled test data of a semi-supervised run (default: the unlabelled rest).
+    Returns the summary.
     """
     ds = dataset if dataset is not None else data_lib.load(cfg.data)
     k, n = cfg.clusters, len(ds)
@@ -159,6 +258,11 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         raise UserError(f"--clusters must be at least 2, got {k}")
     if k > n:
         raise UserError(f"--clusters {k} is larger than the {n} samples; lower --clusters")
+    if cfg.embed_dim < 0:
+        raise UserError(f"--embed-dim must be positive, got {cfg.embed_dim}")
+    if not 0 <= cfg.supervision.epsilon < 1:
+        raise UserError(f"--epsilon must be in [0, 1), got {cfg.supervision.epsilon}")
+    task = _Task(cfg, ds, heldout)
     if cfg.runtime.deterministic:
         tf.config.experimental.enable_op_determinism()
     if cfg.runtime.mixed_precision:
@@ -183,36 +287,41 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         if verbose:
             log(f"EM iteration {model.iteration + 1}/{total}: M-step {cfg.schedule.m_epochs} epochs, "
                 f"E-step {cfg.schedule.e_steps} steps")
-        logs = model.em_iteration(ds.x, verbose=1 if verbose > 1 else 0)
+        logs = model.em_iteration(ds.x, verbose=1 if verbose > 1 else 0, labelled=task.labelled)
         row = {"iteration": model.iteration}
-        assign = model.w.argmax(axis=1)
-        if ds.y is not None:
-            sc = metrics.cluster_scores(ds.y, assign, k)
-            row.update({key: sc[key] for key in ("acc", "nmi", "ari", "purity", "error")})
+        sc = task.scores(model, ds, model.w.argmax(axis=1))
+        row.update({key: v for key, v in sc.items() if isinstance(v, float)})
         row.update({key: float(v) for key, v in logs.items()})
         row.update(phi_min=float(model.phi.min()), phi_max=float(model.phi.max()),
-                   clusters_used=int(len(np.unique(assign))), seconds=time.time() - t0)
+                   clusters_used=int(len(np.unique(model.w.argmax(axis=1)))), seconds=time.time() - t0)
         rows.append(row)
         rundir.save_checkpoint(run_dir, model.iteration, model.networks, model.optimizers, model.state(), rows)
         rundir.write_metrics_csv(run_dir, rows)
         log(_log_line(model.iteration, total, row))
-    return finish(model, ds, rows, run_dir, time.time() - start, export=export)
+    return finish(model, ds, rows, run_dir, time.time() - start, export=export, task=task)
 
 
-def finish(model: GanEm, ds, rows: list[dict], run_dir: str, seconds: float, export: bool = True) -> dict:
-    """Write summary.json, assignments.npy, samples.png, convergence.png and saved_model/."""
+def finish(model: GanEm, ds, rows: list[dict], run_dir: str, seconds: float, export: bool = True,
+           task: _Task | None = None) -> dict:
+    """Write summary.json, assignments.npy, samples.png, convergence.png, [embedding.*] and saved_model/."""
     cfg = model.cfg
+    task = task or _Task(cfg, ds, None)
     assign = model.w.argmax(axis=1)
     np.save(os.path.join(run_dir, "assignments.npy"), assign)
     summary = {"clusters": cfg.clusters, "n_samples": len(ds), "seconds": round(seconds, 1),
                "seed": cfg.runtime.seed, "dataset": ds.name, "iterations": model.iteration,
                "config": cfg.train.preset, "clusters_used": int(len(np.unique(assign)))}
-    if ds.y is not None:
-        summary.update(metrics.cluster_scores(ds.y, assign, cfg.clusters))
+    summary.update({key: None for key in ("acc", "nmi", "ari", "purity", "error")})
+    summary.update(task.scores(model, ds, assign))
+    if task.labelled is not None:
+        summary.update(task="semi-supervised", labels=cfg.supervision.labels, epsilon=cfg.supervision.epsilon,
+                       heldout_samples=len(task.heldout))
     else:
-        summary.update({key: None for key in ("acc", "nmi", "ari", "purity", "error")})
-    rundir.write_json(os.path.join(run_dir, "summary.json"), summary)
+        summary["task"] = "clustering"
     title = f"GAN-EM {ds.name} K={cfg.clusters} seed={cfg.runtime.seed}"
+    if cfg.embed_dim:
+        summary.update(_write_embedding(model, ds, run_dir, title))
+    rundir.write_json(os.path.join(run_dir, "summary.json"), summary)
     plots.sample_grid(model.sample_grid(), os.path.join(run_dir, "samples.png"), title)
     plots.convergence(rows, os.path.join(run_dir, "convergence.png"), title)
     if export:
@@ -220,3 +329,19 @@ def finish(model: GanEm, ds, rows: list[dict], run_dir: str, seconds: float, exp
 
         export_lib.export_run(run_dir, os.path.join(run_dir, "saved_model"))
     return summary
+
+
+def _write_embedding(model: GanEm, ds, run_dir: str, title: str) -> dict:
+    """embedding.npy (layer r for every sample), embedding.png (Fig. 3) and its k-NN score."""
+    feats = model.embed(ds.x)
+    np.save(os.path.join(run_dir, "embedding.npy"), feats)
+    idx = embedding.subsample(len(ds), embedding.TSNE_MAX_POINTS, model.cfg.runtime.seed)
+    points = embedding.project_2d(feats[idx], model.cfg.runtime.seed)
+    labels = None if ds.y is None else ds.y[idx]
+    how = "layer r" if feats.shape[1] <= 2 else "t-SNE of layer r"
+    plots.embedding_scatter(points, labels, os.path.join(run_dir, "embedding.png"),
+                            f"{title} k={feats.shape[1]} ({how})")
+    out = {"embed_dim": int(feats.shape[1]), "embedding_points": int(len(idx))}
+    if labels is not None and len(np.unique(labels)) > 1:
+        out["embedding_knn_acc"] = embedding.knn_accuracy(points, labels)
+    return out

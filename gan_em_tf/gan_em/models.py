@@ -6,6 +6,8 @@
   fake classes).
 * :class:`EStep` — the E-net of §3.2 trained on generated batches (z, c) with
   c ~ φ (Eq. 5); G is frozen.
+* :class:`LabelStep` — semi-supervised only (§5.3): the E-net trained on the
+  labelled real images.
 
 Both reduce every loss over the global batch (:func:`losses.global_mean`), so
 they give the same update on any number of MirroredStrategy replicas.
@@ -188,3 +190,36 @@ class EStep(_Phase):
         e_loss, logits = self.update(z, c)
         hit = tf.cast(tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), tf.cast(c, tf.int32)), tf.float32)
         return self._log(e_loss=e_loss, e_acc=losses.global_mean(hit, global_batch))
+
+
+class LabelStep(_Phase):
+    """Semi-supervised E-net training (§5.3): L_E = CE(E(x_real), u) on labelled real images.
+
+    Run after each E-step, a pass at a time, until the E-net's error on the
+    labelled set is below ε (:meth:`GanEm.supervise`).
+    """
+
+    def __init__(self, enet, **kwargs):
+        super().__init__(("label_loss",), **kwargs)
+        self.enet = enet
+        self.built = True
+
+    def compile(self, e_optimizer, **kwargs):
+        super().compile(optimizer=None, **kwargs)
+        self.e_optimizer = e_optimizer
+        e_optimizer.build(self.enet.trainable_variables)
+
+    def call(self, inputs, training=False):
+        return self.enet(inputs["x"], training=training)
+
+    def update(self, x, y):
+        """One step of CE(E(x), y) over the global batch; returns the loss."""
+        global_batch = _global_batch(x)
+        e_vars = self.enet.trainable_variables
+        with tf.GradientTape() as tape:
+            loss = losses.global_mean(losses.enet_loss(self.enet(x, training=True), y), global_batch)
+        self.e_optimizer.apply_gradients(zip(tape.gradient(loss, e_vars), e_vars))
+        return loss
+
+    def train_step(self, data):
+        return self._log(label_loss=self.update(data["x"], data["y"]))

@@ -1,0 +1,108 @@
+"""Semi-supervised classification (§5.3), dimensionality reduction (§5.4), K > classes, CelebA attributes."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from conftest import TINY, gan_em
+from gan_em_tf import data, embedding, metrics
+from gan_em_tf.errors import UserError
+
+
+def test_labelled_indices_are_balanced_and_fixed_by_the_seed():
+    y = np.repeat(np.arange(4), 25)
+    idx = data.labelled_indices(y, 10, seed=1)
+    assert len(idx) == 10 and len(np.unique(idx)) == 10
+    assert sorted(np.bincount(y[idx]).tolist()) == [2, 2, 3, 3]
+    np.testing.assert_array_equal(idx, data.labelled_indices(y, 10, seed=1))
+    assert not np.array_equal(idx, data.labelled_indices(y, 10, seed=2))
+    with pytest.raises(UserError, match="--labels"):
+        data.labelled_indices(y, 3, seed=0)  # fewer labels than classes
+
+
+def test_classification_and_attribute_scores():
+    y = np.array([0, 0, 1, 1, 2, 2])
+    s = metrics.classification_scores(y, np.array([0, 0, 1, 2, 2, 2]))
+    assert s["acc"] == pytest.approx(5 / 6) and s["error"] == pytest.approx(1 / 6)
+    # a permuted but perfect prediction is wrong for a classifier (no matching)
+    assert metrics.classification_scores(y, (y + 1) % 3)["error"] == 1.0
+    attrs = {"a": np.array([0, 0, 1, 1]), "b": np.array([1, 0, 1, 0])}
+    errors = metrics.attribute_errors(attrs, np.array([1, 1, 0, 0]))
+    assert errors == {"a": 0.0, "b": 0.5}
+
+
+def test_k_larger_than_classes_maps_each_cluster_to_its_majority():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    s = metrics.cluster_scores(y, np.array([0, 1, 2, 3, 3, 2]), 4)
+    assert s["error_mapping"] == "majority" and s["error"] == pytest.approx(1 / 6)
+
+
+def test_knn_accuracy_on_separated_and_mixed_points():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 30)
+    separated = rng.normal(size=(90, 2)) * 0.1 + labels[:, None] * 5.0
+    assert embedding.knn_accuracy(separated, labels) == 1.0
+    assert embedding.knn_accuracy(rng.normal(size=(90, 2)), labels) < 0.7
+    assert embedding.project_2d(separated).shape == (90, 2)
+
+
+@pytest.fixture(scope="module")
+def semi_run(tmp_path_factory):
+    run_dir = str(tmp_path_factory.mktemp("semi") / "run")
+    proc = gan_em("cluster", "--dataset", "digits", "--out", run_dir, "--labels", "30", "--embed-dim", "2", *TINY)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return run_dir, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_semi_supervised_run_scores_the_heldout_data(semi_run):
+    run_dir, printed = semi_run
+    summary = json.load(open(os.path.join(run_dir, "summary.json")))
+    assert summary["task"] == "semi-supervised" and summary["labels"] == 30
+    assert summary["heldout_samples"] == 300 - 30  # scored on the unlabelled rest
+    assert summary["error_mapping"] == "identity" and summary["error"] == pytest.approx(1 - summary["acc"])
+    assert printed["error"] == summary["error"]
+    header = open(os.path.join(run_dir, "metrics.csv")).readline().strip().split(",")
+    assert {"label_error", "label_steps"} <= set(header)
+
+
+def test_embedding_outputs_and_the_embed_endpoint(semi_run, tmp_path):
+    run_dir, _ = semi_run
+    feats = np.load(os.path.join(run_dir, "embedding.npy"))
+    assert feats.shape == (300, 2) and np.isfinite(feats).all()
+    assert os.path.getsize(os.path.join(run_dir, "embedding.png")) > 1000
+    summary = json.load(open(os.path.join(run_dir, "summary.json")))
+    assert summary["embed_dim"] == 2 and 0.0 <= summary["embedding_knn_acc"] <= 1.0
+    from gan_em_tf.config import DataConfig
+
+    x = data.load(DataConfig(dataset="digits")).x[:300]
+    np.save(tmp_path / "x.npy", x)
+    loader = textwrap.dedent('''
+        import sys, numpy as np, tensorflow as tf
+        m = tf.saved_model.load(sys.argv[1])
+        np.save(sys.argv[3], m.embed(tf.constant(np.load(sys.argv[2])))["embedding"].numpy())
+    ''')
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", loader, os.path.join(run_dir, "saved_model"),
+                           str(tmp_path / "x.npy"), str(tmp_path / "e.npy")], capture_output=True, text=True,
+                          timeout=300, env=env, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    np.testing.assert_allclose(np.load(tmp_path / "e.npy"), feats, atol=1e-4)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--labels", "30", "--clusters", "5"], "--clusters 10"),
+    (["--labels", "5"], "--labels 5 is fewer"),
+    (["--labels", "-1"], "--labels"),
+    (["--labels", "30", "--epsilon", "1.5"], "--epsilon"),
+    (["--attribute", "Smiling"], "--attribute applies to celeb_a"),
+])
+def test_bad_semi_supervised_input(tmp_path, args, message):
+    proc = gan_em("cluster", "--dataset", "digits", "--out", str(tmp_path / "r"), *TINY, *args)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    msg = [ln for ln in proc.stderr.splitlines() if ln.startswith("gan-em: error:")]
+    assert len(msg) == 1 and message in msg[0], proc.stderr[-1000:]
