@@ -1,0 +1,167 @@
+"""Shared plumbing of the paper_repro scripts: seed sweeps of ``gan-em cluster``, data flags, reports.
+
+Every script is a thin caller of the ``gan-em`` CLI (one subprocess per run, so
+each run folder can be resumed), and writes ``<stem>.json`` plus ``<stem>.md``
+(and PNGs) that put the paper's number next to the measured one, with the
+commands, seeds, data and machine.
+
+``--quick``: CPU, a few minutes, scikit-learn's bundled digits (offline
+everywhere). Default: the paper's settings (§5.1: ``--config paper``, 20 EM
+iterations of 5 epochs + 1000 E-steps) on the 70,000 MNIST images through
+tensorflow-datasets (or ``--data-dir`` IDX files) — meant for a GPU.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+
+import numpy as np
+
+QUICK_SCHEDULE = ["--iterations", "4", "--m-epochs", "10", "--e-steps", "200"]
+PAPER_SETTINGS = ["--config", "paper"]
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """The flags every script shares."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="CPU smoke-size reproduction: bundled digits, short schedule, a few minutes")
+    p.add_argument("--out", default=None, help="output folder (default: paper_repro/out/<script>[-quick])")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: 0 1 2; --quick: 0)")
+    p.add_argument("--data-dir", help="MNIST IDX folder (train-*/t10k-* files) instead of a tfds download")
+    p.add_argument("--cluster-args", default="",
+                   help="extra flags appended to every gan-em cluster call (later flags win), e.g. "
+                        "\"--iterations 2 --strategy mirrored\"")
+    return p
+
+
+def out_dir(a, stem: str) -> str:
+    path = a.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "out", stem + ("-quick" if a.quick else ""))
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def seeds(a, full_default=(0, 1, 2), quick_default=(0,)) -> list[int]:
+    return list(a.seeds) if a.seeds else list(quick_default if a.quick else full_default)
+
+
+def mnist_data(a, split: str = "all") -> list[str]:
+    """Data flags of the MNIST columns: digits with --quick, else MNIST (tfds or --data-dir) ``split``."""
+    if a.quick:
+        return ["--dataset", "digits"]
+    return ["--dataset", "mnist", "--split", split] + (["--data-dir", a.data_dir] if a.data_dir else [])
+
+
+def training(a) -> list[str]:
+    """Schedule/preset flags: the short CPU schedule with --quick, else the paper's settings."""
+    return QUICK_SCHEDULE if a.quick else PAPER_SETTINGS
+
+
+def mnist_args(a, split: str = "all") -> list[str]:
+    return mnist_data(a, split) + training(a)
+
+
+def data_label(a) -> str:
+    if a.quick:
+        return "scikit-learn digits (1,797 8x8 images; --quick stand-in for MNIST)"
+    return f"MNIST train+test (70,000 images; {'IDX files in ' + a.data_dir if a.data_dir else 'tfds'})"
+
+
+def machine() -> str:
+    import tensorflow as tf
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    gpus = tf.config.list_physical_devices("GPU")
+    return (f"{cpu}, {os.cpu_count()} cores, {len(gpus)} GPU(s), Python {platform.python_version()}, "
+            f"TensorFlow {tf.__version__}")
+
+
+def cluster(run_dir: str, args: list[str], extra: str = "") -> dict:
+    """Run (or resume, or reuse) one ``gan-em cluster`` into run_dir; returns its summary + ACC curve."""
+    summary_path = os.path.join(run_dir, "summary.json")
+    if not os.path.exists(summary_path):
+        if os.path.exists(os.path.join(run_dir, "config.json")):
+            cmd = ["cluster", "--out", run_dir, "--resume", "--no-progress"]
+        else:
+            cmd = ["cluster", *args, *extra.split(), "--out", run_dir, "--no-progress"]
+        print("+ gan-em " + " ".join(cmd), flush=True)
+        proc = subprocess.run([sys.executable, "-m", "gan_em_tf", *cmd])
+        if proc.returncode != 0:
+            raise SystemExit(f"gan-em cluster failed (exit {proc.returncode}) for {run_dir}")
+    with open(summary_path) as f:
+        summary = json.load(f)
+    with open(os.path.join(run_dir, "metrics.csv")) as f:
+        summary["curve"] = [{k: float(v) for k, v in r.items() if v not in ("", None)} for r in csv.DictReader(f)]
+    summary["command"] = "gan-em cluster " + " ".join(args + extra.split()) + f" --out {run_dir}"
+    return summary
+
+
+def baselines(out: str, name: str, data: list[str], clusters: int, seed_list: list[int]) -> dict:
+    """``gan-em baseline`` (k-means and GMM) on the same data; returns its JSON."""
+    path = os.path.join(out, f"{name}.json")
+    if not os.path.exists(path):
+        cmd = ["baseline", *data, "--clusters", str(clusters), "--seeds", *map(str, seed_list), "--out", path]
+        print("+ gan-em " + " ".join(cmd), flush=True)
+        if subprocess.run([sys.executable, "-m", "gan_em_tf", *cmd]).returncode != 0:
+            raise SystemExit(f"gan-em baseline failed for {name}")
+    with open(path) as f:
+        return {r["method"]: r for r in json.load(f)["results"]}
+
+
+def sweep(root: str, name: str, args: list[str], seed_list: list[int], extra: str = "") -> list[dict]:
+    """One run per seed in root/name/seed-N."""
+    return [cluster(os.path.join(root, name, f"seed-{s}"), args + ["--seed", str(s)], extra) for s in seed_list]
+
+
+def mean_sd(values) -> tuple[float, float]:
+    values = [float(v) for v in values if v is not None]
+    if not values:
+        return float("nan"), float("nan")
+    return float(np.mean(values)), float(np.std(values, ddof=1) if len(values) > 1 else 0.0)
+
+
+def pct(mean: float, sd: float | None = None) -> str:
+    """A fraction as a percentage, '4.20 ± 0.51' style (the paper's error format)."""
+    if mean != mean:  # nan
+        return "–"
+    return f"{100 * mean:.2f}" + (f" ± {100 * sd:.2f}" if sd is not None else "")
+
+
+def write_report(out: str, stem: str, payload: dict, markdown: list[str]) -> None:
+    payload = {**payload, "machine": machine(), "argv": sys.argv}
+    with open(os.path.join(out, stem + ".json"), "w") as f:
+        json.dump(payload, f, indent=2, default=float)
+    with open(os.path.join(out, stem + ".md"), "w") as f:
+        f.write("\n".join(markdown + ["", f"Machine: {payload['machine']}", f"Command: `python {' '.join(sys.argv)}`"])
+                + "\n")
+    print("\n".join(markdown))
+    print(f"wrote {os.path.join(out, stem)}.json / .md")
+
+
+def panels(images: list[str], titles: list[str], path: str, suptitle: str = "") -> None:
+    """Side-by-side PNG panels (each a run's own figure) into one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(images), figsize=(4.5 * len(images), 4.8), squeeze=False)
+    for ax, img, title in zip(axes[0], images, titles):
+        ax.imshow(plt.imread(img))
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
