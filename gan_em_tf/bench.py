@@ -5,6 +5,8 @@ For each XLA setting it times, on the same networks and the same tf.data input,
 (steps after the warm-up, timed from a callback inside one ``fit``),
 and (b) a bare loop: a ``tf.function`` calling the same update (GradientTape +
 optimizer) per batch with no Keras fit machinery. ``keras/bare`` is the ratio.
+The two paths are timed alternately ``repeats`` times and the median of each
+is reported, so a burst of load on a shared machine does not decide the ratio.
 Random images are used: speed does not depend on the data.
 """
 from __future__ import annotations
@@ -55,8 +57,7 @@ def _time_keras(model, ds, warmup: int, steps: int) -> float:
     return steps / (clock.end - clock.start)
 
 
-def _time_bare(update, ds, warmup: int, steps: int, xla: bool) -> float:
-    step = tf.function(lambda batch: update(**batch), jit_compile=xla)
+def _time_bare(step, ds, warmup: int, steps: int) -> float:
     for batch in ds.take(warmup):
         step(batch)
     it = iter(ds.take(steps))
@@ -68,7 +69,7 @@ def _time_bare(update, ds, warmup: int, steps: int, xla: bool) -> float:
 
 
 def run(batch_size: int, e_batch_size: int, steps: int, warmup: int, xla_settings,
-        mixed_precision: bool = False) -> list[dict]:
+        mixed_precision: bool = False, repeats: int = 3) -> list[dict]:
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     n = batch_size * (steps + warmup)
@@ -81,9 +82,14 @@ def run(batch_size: int, e_batch_size: int, steps: int, warmup: int, xla_setting
         e_ds = data_lib.noise_batches(e_batch_size, steps + warmup, 0, 0, noise_dim, np.full(K, 1 / K), True).cache()
         for phase, model, ds, batch, update in (("M-step", m, m_ds, batch_size, m.update),
                                                 ("E-step", e, e_ds, e_batch_size, e.update)):
-            keras_sps = _time_keras(model, ds, warmup, steps)
-            bare_sps = _time_bare(update, ds, warmup, steps, xla)
+            step = tf.function(lambda b, u=update: u(**b), jit_compile=xla)  # traced once, reused per repeat
+            keras_runs, bare_runs = [], []
+            for _ in range(repeats):
+                keras_runs.append(_time_keras(model, ds, warmup, steps))
+                bare_runs.append(_time_bare(step, ds, warmup, steps))
+            keras_sps, bare_sps = float(np.median(keras_runs)), float(np.median(bare_runs))
             results.append({"phase": phase, "xla": xla, "batch": batch, "mixed_precision": mixed_precision,
+                            "repeats": repeats, "keras_runs": keras_runs, "bare_runs": bare_runs,
                             "keras_steps_per_s": keras_sps, "bare_steps_per_s": bare_sps, "keras_images_per_s": keras_sps * batch,
                             "bare_images_per_s": bare_sps * batch, "keras_over_bare": keras_sps / bare_sps})
     return results

@@ -141,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--e-batch-size", type=int, default=200, help="E-step batch (default: 200)")
     s.add_argument("--steps", type=int, default=40, help="timed steps per measurement (default: 40)")
     s.add_argument("--warmup", type=int, default=5, help="untimed steps first (default: 5)")
+    s.add_argument("--repeats", type=int, default=3,
+                   help="time Keras and bare alternately this many times and report the medians (default: 3)")
     s.add_argument("--xla", choices=("on", "off", "both"), default="both", help="XLA settings to time (default: both)")
     s.add_argument("--mixed-precision", action="store_true", help="time the mixed_bfloat16 policy instead of float32")
     s.add_argument("--out", metavar="FILE.json", help="also write the results as JSON")
@@ -233,10 +235,10 @@ def cmd_export(a) -> int:
 def cmd_bench(a) -> int:
     from gan_em_tf import bench
 
-    for flag in ("batch_size", "e_batch_size", "steps", "warmup"):
+    for flag in ("batch_size", "e_batch_size", "steps", "warmup", "repeats"):
         _positive("--" + flag.replace("_", "-"), getattr(a, flag))
     settings = {"on": [True], "off": [False], "both": [False, True]}[a.xla]
-    results = bench.run(a.batch_size, a.e_batch_size, a.steps, a.warmup, settings, a.mixed_precision)
+    results = bench.run(a.batch_size, a.e_batch_size, a.steps, a.warmup, settings, a.mixed_precision, a.repeats)
     print(bench.format_table(results))
     if a.out:
         with open(a.out, "w") as f:

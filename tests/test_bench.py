@@ -6,9 +6,10 @@ from gan_em_tf import bench
 
 
 def test_bench_times_both_paths_for_both_phases():
-    results = bench.run(batch_size=4, e_batch_size=4, steps=2, warmup=1, xla_settings=[False])
+    results = bench.run(batch_size=4, e_batch_size=4, steps=2, warmup=1, xla_settings=[False], repeats=2)
     assert [r["phase"] for r in results] == ["M-step", "E-step"]
     for r in results:
         assert r["keras_steps_per_s"] > 0 and r["bare_steps_per_s"] > 0
         assert r["keras_over_bare"] == r["keras_steps_per_s"] / r["bare_steps_per_s"]
+        assert len(r["keras_runs"]) == len(r["bare_runs"]) == 2
     assert "| M-step | off | fp32 | 4 |" in bench.format_table(results)
