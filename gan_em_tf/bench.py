@@ -23,6 +23,10 @@ from gan_em_tf.config import train_preset
 from gan_em_tf.gan_em.models import EStep, MStep
 
 SHAPE, K = (28, 28, 1), 10
+# Multiply-adds per image of one M-step with the 28×28 nets, ×2 FLOP: G forward 13.1 M, D forward on
+# reals, fakes and fakes again 3 × 19.2 M, D backward for its update 2 × 2 × 19.2 M, D backward to its
+# input 19.2 M, G backward 2 × 13.1 M ≈ 193 M MAC (≈ 27 GFLOP at batch 70, as ANCHORS.md's 26.5).
+M_STEP_GFLOP_PER_IMAGE = 2 * 193e6 / 1e9
 
 
 def _build(xla: bool):
@@ -93,6 +97,18 @@ def run(batch_size: int, e_batch_size: int, steps: int, warmup: int, xla_setting
                             "keras_steps_per_s": keras_sps, "bare_steps_per_s": bare_sps, "keras_images_per_s": keras_sps * batch,
                             "bare_images_per_s": bare_sps * batch, "keras_over_bare": keras_sps / bare_sps})
     return results
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10, xla: bool = True) -> float:
+    """This machine's float32 matrix-multiply rate (n×n×n, GFLOP/s): the ceiling the steps are measured against."""
+    a = tf.random.uniform((n, n))
+    f = tf.function(lambda: tf.matmul(a, a), jit_compile=xla)
+    f().numpy()
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        out = f()
+    out.numpy()
+    return 2 * n**3 * repeats / (time.perf_counter() - t0) / 1e9
 
 
 def format_table(results: list[dict]) -> str:

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = "--iterations 1 --m-epochs 1 --e-steps 5 --batch-size 32 --e-batch-size 32 --limit 300 --no-export --quiet"
+TINY = ("--iterations 1 --m-epochs 1 --e-steps 5 --batch-size 32 --e-batch-size 32 --limit 300 --no-export --quiet "
+        "--no-xla")
 
 
 def _script(name, out, *args):
