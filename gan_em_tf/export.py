@@ -37,7 +37,7 @@ def load_run(run_dir: str):
         raise UserError(f"{run_dir} has no completed EM iteration to export yet; run or --resume it first")
     shape = tuple(rundir.read_json(os.path.join(run_dir, rundir.DATA_INFO))["shape"])
     generator = networks.build_generator(shape, cfg.clusters, cfg.train.noise_dim)
-    enet = networks.build_enet(shape, cfg.clusters, embed_dim=cfg.embed_dim)
+    enet = networks.build_enet(shape, cfg.clusters, embed_dim=cfg.embed_dim, batchnorm=cfg.train.enet_batchnorm)
     rundir.load_networks(ckpt, {"generator": generator, "enet": enet})
     return cfg, generator, enet, shape
 

@@ -71,15 +71,16 @@ def build_generator(shape: tuple, clusters: int, noise_dim: int, sync_bn: bool =
     return keras.Model([z, c], out, name="generator")
 
 
-def _trunk(x, shape: tuple, sync_bn: bool):
-    """Shared feature extractor f(x) of D and E (§4.3)."""
+def _trunk(x, shape: tuple, sync_bn: bool, batchnorm: bool = True):
+    """Shared feature extractor f(x) of D and E (§4.3); ``batchnorm`` False drops its BatchNorm layers."""
+    norm = (lambda h: _bn(sync_bn)(h)) if batchnorm else (lambda h: h)
     stages = conv_stages(shape)
     if stages:
         h = x
         for filters in (64, 128, 256, 512)[: stages + 1]:
-            h = layers.LeakyReLU(0.2)(_bn(sync_bn)(layers.Conv2D(filters, 4, 2, padding="same")(h)))
+            h = layers.LeakyReLU(0.2)(norm(layers.Conv2D(filters, 4, 2, padding="same")(h)))
         h = layers.Flatten()(h)
-        return layers.LeakyReLU(0.2)(_bn(sync_bn)(layers.Dense(1024)(h)))
+        return layers.LeakyReLU(0.2)(norm(layers.Dense(1024)(h)))
     h = layers.Flatten()(x)
     for units in (256, 256):
         h = layers.LeakyReLU(0.2)(layers.Dense(units)(h))
@@ -94,15 +95,23 @@ def build_discriminator(shape: tuple, clusters: int, sync_bn: bool = False) -> k
     return keras.Model(x, logits, name="discriminator")
 
 
-def build_enet(shape: tuple, clusters: int, embed_dim: int | None = None, sync_bn: bool = False) -> keras.Model:
+def build_enet(shape: tuple, clusters: int, embed_dim: int | None = None, sync_bn: bool = False,
+               batchnorm: bool = True) -> keras.Model:
     """E-net: x → K logits (softmax = w of Eq. 4).
+
+    ``batchnorm`` False builds the trunk without BatchNorm. That is what the
+    authors' code effectively trains: it switches the E-net to eval mode before
+    its first use and never back, so its BatchNorm layers only apply their
+    initial running statistics (mean 0, variance 1), i.e. no normalisation.
+    With BatchNorm, the E-net is trained on batch statistics of *generated*
+    images and applied to real ones with those moving averages.
 
     With ``embed_dim`` = k, layer r of k units sits right before the output
     layer (§5.4); its activations (the layer named ``embedding``) are the
     reduced representation (:func:`embedding_model`).
     """
     x = keras.Input(shape, name="images")
-    h = _trunk(x, shape, sync_bn)
+    h = _trunk(x, shape, sync_bn, batchnorm)
     if embed_dim:
         h = layers.Dense(embed_dim, name="embedding_dense")(h)
         h = layers.LeakyReLU(0.2, name=EMBEDDING)(h)

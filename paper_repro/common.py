@@ -123,11 +123,12 @@ def sweep(root: str, name: str, args: list[str], seed_list: list[int], extra: st
     return [cluster(os.path.join(root, name, f"seed-{s}"), args + ["--seed", str(s)], extra) for s in seed_list]
 
 
-def mean_sd(values) -> tuple[float, float]:
+def mean_sd(values) -> tuple[float, float | None]:
+    """Mean and sample sd; the sd is None for a single value (no spread to report)."""
     values = [float(v) for v in values if v is not None]
     if not values:
-        return float("nan"), float("nan")
-    return float(np.mean(values)), float(np.std(values, ddof=1) if len(values) > 1 else 0.0)
+        return float("nan"), None
+    return float(np.mean(values)), (float(np.std(values, ddof=1)) if len(values) > 1 else None)
 
 
 def pct(mean: float, sd: float | None = None) -> str:

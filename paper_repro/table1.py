@@ -109,7 +109,8 @@ def main(argv=None) -> int:
     cells = {"GAN-EM (measured)": {c: common.pct(*common.mean_sd(m["errors"])) for c, m in measured.items()}}
     for method, label in (("kmeans", "k-means (measured)"), ("gmm", "GMM (measured)")):
         if method in base:
-            cells[label] = {"mnist_k10": common.pct(base[method]["error"]["mean"], base[method]["error"]["sd"])}
+            err = base[method]["error"]
+            cells[label] = {"mnist_k10": common.pct(err["mean"], err["sd"] if len(seeds) > 1 else None)}
     for row, vals in PAPER.items():
         cells[f"{row} (quoted)"] = vals
     lines = [f"# Table 1 — error (%), mean ± sd over seeds {seeds}", "",

@@ -72,3 +72,11 @@ def test_svhn_and_celeba_networks_train(shape):
                  steps_per_epoch=1, verbose=0, shuffle=False)
     assert all(np.isfinite(v[-1]) for v in hist.history.values())
     assert any(_changed(g0, g)) and any(_changed(d0, d))
+
+
+def test_enet_without_batchnorm_has_no_batchnorm_layers():
+    with_bn = networks.build_enet((28, 28, 1), K)
+    without = networks.build_enet((28, 28, 1), K, batchnorm=False)
+    kinds = lambda net: {type(layer).__name__ for layer in net.layers}  # noqa: E731
+    assert "BatchNormalization" in kinds(with_bn) and "BatchNormalization" not in kinds(without)
+    assert without.output_shape == with_bn.output_shape == (None, K)

@@ -53,7 +53,8 @@ class GanEm:
         with self.strategy.scope():
             self.generator = networks.build_generator(self.shape, k, t.noise_dim, sync_bn=sync)
             self.discriminator = networks.build_discriminator(self.shape, k, sync_bn=sync)
-            self.enet = networks.build_enet(self.shape, k, embed_dim=cfg.embed_dim, sync_bn=sync)
+            self.enet = networks.build_enet(self.shape, k, embed_dim=cfg.embed_dim, sync_bn=sync,
+                                            batchnorm=t.enet_batchnorm)
             self.optimizers = {"g": _optimizer(t, t.lr_g), "d": _optimizer(t, t.lr_d), "e": _optimizer(t, t.lr_e)}
             self.m_step = MStep(self.generator, self.discriminator, k, t.generator_loss, t.real_unit_weight,
                                 t.d_fake_targets, enet=self.enet, info_weight=t.info_weight)
