@@ -5,6 +5,9 @@ display they are mapped to 2-D with t-SNE (scikit-learn) when k > 2, as in
 Fig. 3; for k = 2 the features are plotted directly. The number reported for
 such a picture is the 5-fold cross-validated accuracy of a k-NN classifier
 (k = 5) on the 2-D points: near 1 when the classes form separated groups.
+t-SNE alone already separates easy data (on the 8×8 digits a t-SNE of the raw
+pixels scores ≈ 0.97), so runs also report the same score for the raw pixels
+as the reference.
 """
 from __future__ import annotations
 

@@ -76,6 +76,7 @@ def test_embedding_outputs_and_the_embed_endpoint(semi_run, tmp_path):
     assert os.path.getsize(os.path.join(run_dir, "embedding.png")) > 1000
     summary = json.load(open(os.path.join(run_dir, "summary.json")))
     assert summary["embed_dim"] == 2 and 0.0 <= summary["embedding_knn_acc"] <= 1.0
+    assert summary["pixels_knn_acc"] > 0.8  # t-SNE of the raw digits already separates them
     from gan_em_tf.config import DataConfig
 
     x = data.load(DataConfig(dataset="digits")).x[:300]

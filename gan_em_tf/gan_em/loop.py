@@ -333,11 +333,16 @@ def finish(model: GanEm, ds, rows: list[dict], run_dir: str, seconds: float, exp
 
 
 def _write_embedding(model: GanEm, ds, run_dir: str, title: str) -> dict:
-    """embedding.npy (layer r for every sample), embedding.png (Fig. 3) and its k-NN score."""
+    """embedding.npy (layer r for every sample), embedding.png (Fig. 3) and its k-NN score.
+
+    ``pixels_knn_acc`` is the same score for the raw pixels of the same samples
+    (t-SNE of the pixels): the reference the layer-r picture should beat.
+    """
     feats = model.embed(ds.x)
     np.save(os.path.join(run_dir, "embedding.npy"), feats)
-    idx = embedding.subsample(len(ds), embedding.TSNE_MAX_POINTS, model.cfg.runtime.seed)
-    points = embedding.project_2d(feats[idx], model.cfg.runtime.seed)
+    seed = model.cfg.runtime.seed
+    idx = embedding.subsample(len(ds), embedding.TSNE_MAX_POINTS, seed)
+    points = embedding.project_2d(feats[idx], seed)
     labels = None if ds.y is None else ds.y[idx]
     how = "layer r" if feats.shape[1] <= 2 else "t-SNE of layer r"
     plots.embedding_scatter(points, labels, os.path.join(run_dir, "embedding.png"),
@@ -345,4 +350,5 @@ def _write_embedding(model: GanEm, ds, run_dir: str, title: str) -> dict:
     out = {"embed_dim": int(feats.shape[1]), "embedding_points": int(len(idx))}
     if labels is not None and len(np.unique(labels)) > 1:
         out["embedding_knn_acc"] = embedding.knn_accuracy(points, labels)
+        out["pixels_knn_acc"] = embedding.knn_accuracy(embedding.project_2d(ds.x[idx], seed), labels)
     return out
