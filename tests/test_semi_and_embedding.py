@@ -1,4 +1,5 @@
 """Semi-supervised classification (§5.3), dimensionality reduction (§5.4), K > classes, CelebA attributes."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -107,3 +108,27 @@ def test_bad_semi_supervised_input(tmp_path, args, message):
     assert "Traceback" not in proc.stderr
     msg = [ln for ln in proc.stderr.splitlines() if ln.startswith("gan-em: error:")]
     assert len(msg) == 1 and message in msg[0], proc.stderr[-1000:]
+
+
+def test_celeba_clustering_is_scored_per_attribute(tmp_path):
+    """K = 2 on (mock) CelebA: summary.json has an error for each of the 40 attributes and their mean."""
+    import tensorflow_datasets as tfds
+
+    from gan_em_tf import rundir
+    from gan_em_tf.config import DataConfig, RunConfig, RuntimeConfig, ScheduleConfig, train_preset
+    from gan_em_tf.gan_em import loop
+
+    cfg = RunConfig(clusters=2, data=DataConfig(dataset="celeb_a", image_size=32),
+                    train=dataclasses.replace(train_preset("authors"), batch_size=8, e_batch_size=8),
+                    schedule=ScheduleConfig(iterations=1, m_epochs=1, e_steps=2),
+                    runtime=RuntimeConfig(verbose=0, strategy="default"))
+    with tfds.testing.mock_data(num_examples=24):
+        ds = data.load(cfg.data)
+    run_dir = str(tmp_path / "celeba")
+    rundir.prepare(run_dir, overwrite=False, resume=False)
+    summary = loop.run(cfg, run_dir, dataset=ds, export=False, log=lambda *_: None)
+    assert len(summary["attribute_errors"]) == 40
+    assert all(0.0 <= e <= 0.5 for e in summary["attribute_errors"].values())  # K = 2, best matching
+    assert summary["mean_attribute_error"] == pytest.approx(np.mean(list(summary["attribute_errors"].values())))
+    assert json.load(open(os.path.join(run_dir, "summary.json")))["mean_attribute_error"] == \
+        pytest.approx(summary["mean_attribute_error"])
