@@ -149,7 +149,25 @@ class MStep(_Phase):
         )
 
 
-class EStep(_Phase):
+class _ENetPhase(_Phase):
+    """A phase that trains only the E-net by cross-entropy on (images, classes) (Eq. 5 / §5.3)."""
+
+    def compile(self, e_optimizer, **kwargs):
+        super().compile(optimizer=None, **kwargs)
+        self.e_optimizer = e_optimizer
+        e_optimizer.build(self.enet.trainable_variables)
+
+    def _enet_step(self, images, classes, global_batch):
+        """One E-net step on CE(E(images), classes) over the global batch; returns (loss, logits)."""
+        e_vars = self.enet.trainable_variables
+        with tf.GradientTape() as tape:
+            logits = self.enet(images, training=True)
+            loss = losses.global_mean(losses.enet_loss(logits, classes), global_batch)
+        self.e_optimizer.apply_gradients(zip(tape.gradient(loss, e_vars), e_vars))
+        return loss, logits
+
+
+class EStep(_ENetPhase):
     """E-step (Algorithm 1, lines 9–12): train the E-net on (G(z, c), c), Eq. 5.
 
     G runs in inference mode and is not updated. ``e_acc`` is the E-net's
@@ -163,11 +181,6 @@ class EStep(_Phase):
         self.clusters = clusters
         self.built = True
 
-    def compile(self, e_optimizer, **kwargs):
-        super().compile(optimizer=None, **kwargs)
-        self.e_optimizer = e_optimizer
-        e_optimizer.build(self.enet.trainable_variables)
-
     def call(self, inputs, training=False):
         """E(G(z, c)) for a batch dict {z, c}."""
         fake = self.generator([inputs["z"], tf.one_hot(tf.cast(inputs["c"], tf.int32), self.clusters)], training=False)
@@ -175,14 +188,8 @@ class EStep(_Phase):
 
     def update(self, z, c):
         """One E-net step on generated images; returns (e_loss, logits)."""
-        global_batch = _global_batch(z)
         fake = self.generator([z, tf.one_hot(c, self.clusters)], training=False)
-        e_vars = self.enet.trainable_variables
-        with tf.GradientTape() as tape:
-            logits = self.enet(fake, training=True)
-            e_loss = losses.global_mean(losses.enet_loss(logits, c), global_batch)
-        self.e_optimizer.apply_gradients(zip(tape.gradient(e_loss, e_vars), e_vars))
-        return e_loss, logits
+        return self._enet_step(fake, c, _global_batch(z))
 
     def train_step(self, data):
         z, c = data["z"], data["c"]
@@ -192,7 +199,7 @@ class EStep(_Phase):
         return self._log(e_loss=e_loss, e_acc=losses.global_mean(hit, global_batch))
 
 
-class LabelStep(_Phase):
+class LabelStep(_ENetPhase):
     """Semi-supervised E-net training (§5.3): L_E = CE(E(x_real), u) on labelled real images.
 
     Run after each E-step, a pass at a time, until the E-net's error on the
@@ -204,22 +211,12 @@ class LabelStep(_Phase):
         self.enet = enet
         self.built = True
 
-    def compile(self, e_optimizer, **kwargs):
-        super().compile(optimizer=None, **kwargs)
-        self.e_optimizer = e_optimizer
-        e_optimizer.build(self.enet.trainable_variables)
-
     def call(self, inputs, training=False):
         return self.enet(inputs["x"], training=training)
 
     def update(self, x, y):
         """One step of CE(E(x), y) over the global batch; returns the loss."""
-        global_batch = _global_batch(x)
-        e_vars = self.enet.trainable_variables
-        with tf.GradientTape() as tape:
-            loss = losses.global_mean(losses.enet_loss(self.enet(x, training=True), y), global_batch)
-        self.e_optimizer.apply_gradients(zip(tape.gradient(loss, e_vars), e_vars))
-        return loss
+        return self._enet_step(x, y, _global_batch(x))[0]
 
     def train_step(self, data):
         return self._log(label_loss=self.update(data["x"], data["y"]))
