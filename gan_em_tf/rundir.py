@@ -9,6 +9,7 @@ Layout of ``RUN_DIR``::
     assignments.npy    final cluster id per sample
     samples.png        one row of generated images per cluster (paper Fig. 2)
     convergence.png    ACC and NMI per EM iteration (paper Fig. 4)
+    embedding.npy/png  with --embed-dim k: layer r per sample and its 2-D map (paper Fig. 3)
     checkpoints/iter-NNNN/   networks, optimizer slots, EM state after iteration N
     saved_model/       the serving export (see gan_em_tf.export)
 
