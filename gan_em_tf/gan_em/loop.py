@@ -101,7 +101,7 @@ class GanEm:
         hist = self.e_step.fit(ds, epochs=1, steps_per_epoch=s.e_steps, verbose=verbose, shuffle=False)
         return {k: v[-1] for k, v in hist.history.items()}
 
-    def supervise(self, x_l: np.ndarray, y_l: np.ndarray, verbose: int) -> dict:
+    def supervise(self, x_l: np.ndarray, y_l: np.ndarray) -> dict:
         """§5.3: train the E-net on the labelled reals until its error on them is below ε.
 
         The error is measured in inference mode before training and then every
@@ -133,7 +133,7 @@ class GanEm:
         m_logs = self.m_step_fit(x, verbose)
         e_logs = self.e_step_fit(verbose)
         if labelled is not None:
-            e_logs.update(self.supervise(*labelled, verbose))
+            e_logs.update(self.supervise(*labelled))
         self.w = self.posterior(x)  # line 13
         self.iteration += 1
         return {**m_logs, **e_logs}
@@ -218,6 +218,7 @@ class _Task:
     def __init__(self, cfg: RunConfig, ds: data_lib.Dataset, heldout: data_lib.Dataset | None):
         self.labelled = None
         self.heldout = heldout
+        self.rest = None  # mask of the unlabelled training samples when they are the held-out data
         if cfg.semi_supervised:
             if ds.y is None:
                 raise UserError("--labels needs class labels; this data has none"
@@ -229,13 +230,15 @@ class _Task:
             idx = data_lib.labelled_indices(ds.y, cfg.supervision.labels, cfg.runtime.seed)
             self.labelled = (ds.x[idx], ds.y[idx])
             if heldout is None:
-                rest = np.ones(len(ds), bool)
-                rest[idx] = False
-                self.heldout = ds.subset(rest)
+                self.rest = np.ones(len(ds), bool)
+                self.rest[idx] = False
+                self.heldout = ds.subset(self.rest)
 
     def scores(self, model: "GanEm", ds: data_lib.Dataset, assign: np.ndarray) -> dict:
+        """Scores of ``assign`` = argmax w (E on the training data, just computed by the loop)."""
         if self.labelled is not None:
-            pred = model.posterior(self.heldout.x).argmax(axis=1)
+            # the unlabelled rest is already scored by w; only a separate test split needs E run again
+            pred = assign[self.rest] if self.rest is not None else model.posterior(self.heldout.x).argmax(axis=1)
             return metrics.classification_scores(self.heldout.y, pred)
         if ds.y is not None:
             return metrics.cluster_scores(ds.y, assign, model.k)
@@ -290,11 +293,12 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
                 f"E-step {cfg.schedule.e_steps} steps")
         logs = model.em_iteration(ds.x, verbose=1 if verbose > 1 else 0, labelled=task.labelled)
         row = {"iteration": model.iteration}
-        sc = task.scores(model, ds, model.w.argmax(axis=1))
+        assign = model.w.argmax(axis=1)
+        sc = task.scores(model, ds, assign)
         row.update({key: v for key, v in sc.items() if isinstance(v, float)})
         row.update({key: float(v) for key, v in logs.items()})
         row.update(phi_min=float(model.phi.min()), phi_max=float(model.phi.max()),
-                   clusters_used=int(len(np.unique(model.w.argmax(axis=1)))), seconds=time.time() - t0)
+                   clusters_used=int(len(np.unique(assign))), seconds=time.time() - t0)
         rows.append(row)
         rundir.save_checkpoint(run_dir, model.iteration, model.networks, model.optimizers, model.state(), rows)
         rundir.write_metrics_csv(run_dir, rows)
