@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="BatchNorm in the E-net's conv trunk (default: on). --no-enet-batchnorm drops it, which is "
                         "what the authors' code effectively trains (its E-net stays in eval mode with the initial "
                         "running statistics)")
+    g.add_argument("--reset-optimizers", action=argparse.BooleanOptionalAction, default=None,
+                   help="start every EM iteration with fresh optimizer state (step count and moments zeroed), as "
+                        "the authors' code does by re-creating its optimizers (default: off, state carried over)")
     g.add_argument("--fake-targets", choices=("all", "own"),
                    help="class units trained toward 0 on fakes: all (Eq. 2) or only the fake's own class (Eq. 16)")
     g = c.add_argument_group("semi-supervised classification (§5.3) and dimensionality reduction (§5.4)")
@@ -160,7 +163,8 @@ def _train_config(a):
     t = train_preset(a.config)
     overrides = {"batch_size": a.batch_size, "e_batch_size": a.e_batch_size, "lr_g": a.lr_g, "lr_d": a.lr_d,
                  "lr_e": a.lr_e, "generator_loss": a.generator_loss, "d_fake_targets": a.fake_targets, "init": a.init,
-                 "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm}
+                 "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm,
+                 "reset_optimizers": a.reset_optimizers}
     return dataclasses.replace(t, **{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -1,4 +1,6 @@
 """One train step of each phase is finite and changes the weights it should."""
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -80,3 +82,23 @@ def test_enet_without_batchnorm_has_no_batchnorm_layers():
     kinds = lambda net: {type(layer).__name__ for layer in net.layers}  # noqa: E731
     assert "BatchNormalization" in kinds(with_bn) and "BatchNormalization" not in kinds(without)
     assert without.output_shape == with_bn.output_shape == (None, K)
+
+
+@pytest.mark.parametrize("reset", [False, True])
+def test_reset_optimizers_zeroes_optimizer_state_each_em_iteration(reset):
+    """--reset-optimizers: each EM iteration starts from step 0 with zero moments; lr is still decayed."""
+    from gan_em_tf.config import RunConfig, ScheduleConfig, train_preset
+    from gan_em_tf.gan_em.loop import GanEm
+
+    train = dataclasses.replace(train_preset("authors"), batch_size=8, e_batch_size=8, noise_dim=NOISE,
+                                reset_optimizers=reset)
+    cfg = RunConfig(clusters=K, train=train, schedule=ScheduleConfig(iterations=2, m_epochs=1, e_steps=2))
+    x = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32)
+    model = GanEm(cfg, x.shape[1:], len(x))
+    model.em_iteration(x, verbose=0)
+    model.set_learning_rates()  # what the next EM iteration starts with
+    d_opt = model.optimizers["d"]
+    moments = [v.numpy() for v in d_opt.variables if "momentum" in v.path]
+    assert moments and int(d_opt.iterations.numpy()) == (0 if reset else 2)
+    assert all(not m.any() for m in moments) == reset
+    assert np.isclose(float(d_opt.learning_rate.numpy()), train.lr_d * train.lr_decay)

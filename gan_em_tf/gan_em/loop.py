@@ -77,8 +77,12 @@ class GanEm:
 
     # ------------------------------------------------------------------ one EM iteration
     def set_learning_rates(self) -> None:
+        """lr × decay^iteration; with ``reset_optimizers`` also zero each optimizer's step count and slots."""
         decay = self.cfg.train.lr_decay ** self.iteration
         for key, opt in self.optimizers.items():
+            if self.cfg.train.reset_optimizers:
+                for v in opt.variables:  # the learning rate too; it is set just below
+                    v.assign(tf.zeros_like(v))
             opt.learning_rate.assign(self.base_lr[key] * decay)
 
     def m_step_fit(self, x: np.ndarray, verbose: int) -> dict:
