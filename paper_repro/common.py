@@ -24,6 +24,8 @@ import numpy as np
 
 QUICK_SCHEDULE = ["--iterations", "4", "--m-epochs", "10", "--e-steps", "200"]
 PAPER_SETTINGS = ["--config", "paper"]
+MNIST_SPLITS = {"all": "train+test, 70,000 images", "train": "train split, 60,000 images",
+                "test": "test split, 10,000 images"}
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -34,6 +36,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output folder (default: paper_repro/out/<script>[-quick])")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: 0 1 2; --quick: 0)")
     p.add_argument("--data-dir", help="MNIST IDX folder (train-*/t10k-* files) instead of a tfds download")
+    p.add_argument("--mnist-split", choices=MNIST_SPLITS, default="all",
+                   help="MNIST images to use: all = train+test, 70,000, as in the paper (default); test = the "
+                        "10,000 test digits (semi-supervised runs are then scored on the unlabelled rest)")
     p.add_argument("--cluster-args", default="",
                    help="extra flags appended to every gan-em cluster call (later flags win), e.g. "
                         "\"--iterations 2 --strategy mirrored\"")
@@ -50,10 +55,14 @@ def seeds(a, full_default=(0, 1, 2), quick_default=(0,)) -> list[int]:
     return list(a.seeds) if a.seeds else list(quick_default if a.quick else full_default)
 
 
-def mnist_data(a, split: str = "all") -> list[str]:
-    """Data flags of the MNIST columns: digits with --quick, else MNIST (tfds or --data-dir) ``split``."""
+def mnist_data(a, semi_supervised: bool = False) -> list[str]:
+    """Data flags of the MNIST runs: digits with --quick, else MNIST (tfds or --data-dir) ``--mnist-split``.
+
+    Semi-supervised runs on ``all`` train on the train split and are scored on the test split (§5.3).
+    """
     if a.quick:
         return ["--dataset", "digits"]
+    split = "train" if semi_supervised and a.mnist_split == "all" else a.mnist_split
     return ["--dataset", "mnist", "--split", split] + (["--data-dir", a.data_dir] if a.data_dir else [])
 
 
@@ -62,14 +71,15 @@ def training(a) -> list[str]:
     return QUICK_SCHEDULE if a.quick else PAPER_SETTINGS
 
 
-def mnist_args(a, split: str = "all") -> list[str]:
-    return mnist_data(a, split) + training(a)
+def mnist_args(a, semi_supervised: bool = False) -> list[str]:
+    return mnist_data(a, semi_supervised) + training(a)
 
 
 def data_label(a) -> str:
     if a.quick:
         return "scikit-learn digits (1,797 8x8 images; --quick stand-in for MNIST)"
-    return f"MNIST train+test (70,000 images; {'IDX files in ' + a.data_dir if a.data_dir else 'tfds'})"
+    source = "IDX files in " + a.data_dir if a.data_dir else "tfds"
+    return f"MNIST {MNIST_SPLITS[a.mnist_split]} ({source})"
 
 
 def machine() -> str:

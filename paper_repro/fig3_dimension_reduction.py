@@ -2,6 +2,7 @@
 
     python paper_repro/fig3_dimension_reduction.py --quick           # CPU, digits, ~2 min
     python paper_repro/fig3_dimension_reduction.py --data-dir DIR     # MNIST, k = 1000, 100, 2
+    python paper_repro/fig3_dimension_reduction.py --data-dir DIR --mnist-split test --dims 100 2
 
 For each k in --dims a clustering run with --embed-dim k; the real images' layer-r features are
 mapped to 2-D (t-SNE for k > 2, directly for k = 2) and coloured by true class. The number for

@@ -51,3 +51,19 @@ def test_colab_notebook_converts_to_a_script(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     script = open(tmp_path / "colab.py").read()
     assert "table1.py --quick" in script and "list_physical_devices('GPU')" in script
+
+
+def test_mnist_split_flag_reaches_runs_baselines_and_the_data_label():
+    """--mnist-split picks the MNIST images of every run and of the k-means/GMM baselines alike."""
+    sys.path.insert(0, os.path.join(ROOT, "paper_repro"))
+    import common
+
+    a = common.parser("x").parse_args(["--data-dir", "D", "--mnist-split", "test"])
+    assert common.mnist_data(a) == common.mnist_data(a, semi_supervised=True) == [
+        "--dataset", "mnist", "--split", "test", "--data-dir", "D"]
+    assert "10,000" in common.data_label(a)
+    a = common.parser("x").parse_args([])  # paper default: all 70,000; semi-supervised trains on train
+    assert common.mnist_data(a)[3] == "all" and common.mnist_data(a, semi_supervised=True)[3] == "train"
+    assert "70,000" in common.data_label(a)
+    with pytest.raises(SystemExit):
+        common.parser("x").parse_args(["--mnist-split", "valid"])
