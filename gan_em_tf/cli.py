@@ -168,6 +168,25 @@ def _train_config(a):
     return dataclasses.replace(t, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def _check_out_file(path: str | None) -> None:
+    """Fail before the work, not after it, when ``--out FILE.json`` cannot be written."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write --out {path} (no such writable folder, or it is a folder); "
+                        "pass a file path in a writable folder")
+
+
+def _write_out(path: str, payload: dict) -> None:
+    """The JSON of ``--out FILE.json`` (baseline, bench); an unwritable path is a one-line error."""
+    try:
+        with open(path, "w") as f:
+            json.dump(payload, f, indent=2)
+    except OSError as e:
+        raise UserError(f"cannot write --out {path} ({e.strerror}); pass a writable file path") from None
+
+
 def _positive(name: str, value) -> None:
     if value is not None and value < 1:
         raise UserError(f"{name} must be a positive integer, got {value}")
@@ -214,6 +233,7 @@ def cmd_baseline(a) -> int:
     from gan_em_tf import baselines
     from gan_em_tf import data as data_lib
 
+    _check_out_file(a.out)
     dataset = data_lib.load(_data_config(a))
     methods = baselines.METHODS if a.method == "all" else (a.method,)
     results = [baselines.run(m, dataset.x, dataset.y, a.clusters, a.seeds) for m in methods]
@@ -224,11 +244,7 @@ def cmd_baseline(a) -> int:
         cells = " ".join(f"{k}={r[k]['mean']:.3f}±{r[k]['sd']:.3f}" for k in ("acc", "nmi", "ari", "purity"))
         print(f"{r['method']:7s} {dataset.name} N={r['n_samples']} K={r['clusters']} seeds={a.seeds}: {cells}")
     if a.out:
-        try:
-            with open(a.out, "w") as f:
-                json.dump({"dataset": dataset.name, "results": results}, f, indent=2)
-        except OSError as e:
-            raise UserError(f"cannot write --out {a.out} ({e.strerror})") from None
+        _write_out(a.out, {"dataset": dataset.name, "results": results})
     return 0
 
 
@@ -245,6 +261,7 @@ def cmd_bench(a) -> int:
 
     for flag in ("batch_size", "e_batch_size", "steps", "warmup", "repeats"):
         _positive("--" + flag.replace("_", "-"), getattr(a, flag))
+    _check_out_file(a.out)
     settings = {"on": [True], "off": [False], "both": [False, True]}[a.xla]
     results = bench.run(a.batch_size, a.e_batch_size, a.steps, a.warmup, settings, a.mixed_precision, a.repeats)
     print(bench.format_table(results))
@@ -253,8 +270,7 @@ def cmd_bench(a) -> int:
     print(f"float32 2048x2048 matmul on this machine: {peak:.0f} GFLOP/s; one M-step of batch {a.batch_size} costs "
           f"~{gflop:.1f} GFLOP, so this rate bounds the M-step at ~{peak / gflop:.1f} steps/s")
     if a.out:
-        with open(a.out, "w") as f:
-            json.dump({"results": results, "matmul_gflops": peak}, f, indent=2)
+        _write_out(a.out, {"results": results, "matmul_gflops": peak})
     return 0
 
 

@@ -44,6 +44,17 @@ def test_baseline_command(tmp_path):
     assert res["method"] == "kmeans" and 0.6 < res["acc"]["mean"] <= 1.0  # k-means reaches ~0.79 on digits
 
 
+@pytest.mark.parametrize("command", [["baseline", "--dataset", "digits"], ["bench", "--steps", "1"]])
+def test_unwritable_json_out_fails_first_in_one_line(tmp_path, command):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    for out in (blocker / "r.json", tmp_path):  # folder under a file; an existing folder
+        proc = gan_em(*command, "--out", str(out))
+        msg = [ln for ln in proc.stderr.splitlines() if ln.startswith("gan-em: error:")]
+        assert proc.returncode == 2 and len(msg) == 1 and "--out" in msg[0], proc.stderr[-1500:]
+        assert "Traceback" not in proc.stderr and "steps/s" not in proc.stdout  # nothing was run first
+
+
 def test_help_explains_every_flag():
     proc = gan_em("cluster", "--help")
     assert proc.returncode == 0
