@@ -180,9 +180,10 @@ def _check_out_file(path: str | None) -> None:
 
 def _write_out(path: str, payload: dict) -> None:
     """The JSON of ``--out FILE.json`` (baseline, bench); an unwritable path is a one-line error."""
+    from gan_em_tf import rundir
+
     try:
-        with open(path, "w") as f:
-            json.dump(payload, f, indent=2)
+        rundir.write_json(path, payload)
     except OSError as e:
         raise UserError(f"cannot write --out {path} ({e.strerror}); pass a writable file path") from None
 
