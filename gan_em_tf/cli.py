@@ -69,14 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--m-epochs", type=int, metavar="p",
                    help="passes over the data per M-step p (default: 5, more on small data so an M-step is "
                         ">= ~700 batches)")
+    g.add_argument("--first-m-epochs", type=int, metavar="p1",
+                   help="passes over the data in the first M-step only (default: p), so that the first E-step "
+                        "learns from a generator that already draws the data rather than noise")
     g.add_argument("--e-steps", type=int, metavar="q", help="E-net steps per E-step q (default: 1000)")
     g.add_argument("--batch-size", type=int, metavar="B", help="M-step batch (authors: 70, paper: 64)")
     g.add_argument("--e-batch-size", type=int, metavar="B", help="E-step batch of generated images (200 / 256)")
     g.add_argument("--lr-g", type=float, metavar="LR", help="generator learning rate")
     g.add_argument("--lr-d", type=float, metavar="LR", help="discriminator learning rate")
     g.add_argument("--lr-e", type=float, metavar="LR", help="E-net learning rate")
-    g.add_argument("--generator-loss", choices=("onehot", "exp"),
-                   help="onehot: authors' code; exp: paper Eq. 1 (clipped so exp cannot overflow)")
+    g.add_argument("--generator-loss", choices=("onehot", "exp", "nonsat"),
+                   help="onehot: authors' code; exp: paper Eq. 1 (clipped so exp cannot overflow); "
+                        "nonsat: -log D_c(G(z,c)) - log D_real(G), Eq. 1's own-unit term in non-saturating form")
     g.add_argument("--init", choices=("uniform", "kmeans"),
                    help="initial soft labels w: uniform (Algorithm 1, default) or 0.9 on each sample's k-means "
                         "cluster (not in the paper)")
@@ -198,7 +202,7 @@ def cmd_cluster(a) -> int:
     from gan_em_tf import rundir
     from gan_em_tf.config import RunConfig, RuntimeConfig, SupervisionConfig, default_schedule
 
-    for flag in ("iterations", "m_epochs", "e_steps", "batch_size", "e_batch_size"):
+    for flag in ("iterations", "m_epochs", "first_m_epochs", "e_steps", "batch_size", "e_batch_size"):
         _positive("--" + flag.replace("_", "-"), getattr(a, flag))
     if a.resume:
         rundir.prepare(a.out, overwrite=a.overwrite, resume=True)
@@ -218,7 +222,8 @@ def cmd_cluster(a) -> int:
         sched = default_schedule(len(dataset), cfg.train.batch_size)
         cfg.schedule = dataclasses.replace(
             sched, **{k: v for k, v in {"iterations": a.iterations, "m_epochs": a.m_epochs,
-                                        "e_steps": a.e_steps}.items() if v is not None})
+                                        "first_m_epochs": a.first_m_epochs, "e_steps": a.e_steps}.items()
+                      if v is not None})
         rundir.prepare(a.out, overwrite=a.overwrite, resume=False)
     from gan_em_tf.gan_em import loop
 

@@ -64,10 +64,18 @@ class TrainConfig:
 
 @dataclass
 class ScheduleConfig:
-    """Algorithm 1: n EM iterations of p M-epochs and q E-steps."""
+    """Algorithm 1: n EM iterations of p M-epochs and q E-steps.
+
+    ``first_m_epochs`` lets the first M-step run longer than the others. The
+    first E-step should learn from "a well trained generator" (§5.1); with the
+    paper's p = 5 epochs of 70,000 images that is ~5,500 steps, but a CPU
+    schedule of p = 1 on 10,000 images is ~140 steps, after which G still
+    draws noise and the first E-step hands the M-step an arbitrary partition.
+    """
 
     iterations: int = 20  # n
     m_epochs: int = 5  # p: passes over the real data per M-step
+    first_m_epochs: int | None = None  # p of the first EM iteration only (None: p)
     e_steps: int = 1000  # q: E-net steps per E-step
 
 

@@ -73,6 +73,19 @@ def generator_loss(fake_logits, fake_classes, clusters: int, kind="exp"):
       non-saturating vanilla-GAN term BCE(logit_K, 1) for the extra unit (§4.3).
     * ``"onehot"``: the authors' code: Σ_i BCE(logit_i, onehot(c)_i) + BCE(logit_K, 1),
       i.e. unit c should call the sample real and every other unit fake.
+    * ``"nonsat"``: BCE(logit_c, 1) + BCE(logit_K, 1) = −log D_c(G(z, c)) − log D_real:
+      Eq. 1's own-unit term in the non-saturating form (the usual swap of
+      log(1 − D) for −log D) — the authors' loss without its K − 1 "call it
+      fake" targets. Not in the paper or the authors' code.
+
+    Why ``nonsat`` exists: while w is still near uniform (the first EM
+    iteration) every class unit learns nearly the same real-vs-fake function,
+    so ``onehot``'s K − 1 fake targets outweigh its one real target and push
+    G *away* from realistic images (net push on a shared logit: K·D − 1 > 0
+    once D > 1/K); with the authors' nets G still draws noise after 700
+    steps, where the same nets with ``nonsat`` draw digits
+    (paper_repro/RESULTS.md). ``exp`` has no such term but its gradient,
+    ∝ exp(logit_c), vanishes while D_c calls the fakes fake.
     """
     own_logit = tf.gather(fake_logits[:, :clusters], fake_classes, axis=1, batch_dims=1)
     realness = _bce(fake_logits[:, -1], 1.0)
@@ -81,7 +94,9 @@ def generator_loss(fake_logits, fake_classes, clusters: int, kind="exp"):
     if kind == "onehot":
         onehot = tf.one_hot(fake_classes, clusters, dtype=fake_logits.dtype)
         return tf.reduce_sum(_bce(fake_logits[:, :clusters], onehot), axis=1) + realness
-    raise ValueError(f"generator loss must be 'exp' or 'onehot', got {kind!r}")
+    if kind == "nonsat":
+        return _bce(own_logit, 1.0) + realness
+    raise ValueError(f"generator loss must be 'exp', 'onehot' or 'nonsat', got {kind!r}")
 
 
 def enet_loss(logits, classes):

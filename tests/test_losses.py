@@ -38,6 +38,9 @@ def test_generator_losses_match_hand_computation():
     assert exp[1] == pytest.approx(-0.5 * math.exp(3.0) + bce(-1.0, 1), rel=1e-5)
     onehot = losses.generator_loss(logits, c, 2, "onehot").numpy()
     assert onehot[0] == pytest.approx(bce(1.0, 1) + bce(-2.0, 0) + bce(0.5, 1), rel=1e-5)
+    nonsat = losses.generator_loss(logits, c, 2, "nonsat").numpy()
+    assert nonsat[0] == pytest.approx(bce(1.0, 1) + bce(0.5, 1), rel=1e-5)
+    assert nonsat[1] == pytest.approx(bce(3.0, 1) + bce(-1.0, 1), rel=1e-5)
 
 
 def test_enet_loss_is_cross_entropy():
@@ -55,7 +58,8 @@ def test_extreme_logits_stay_finite_with_finite_gradients(extreme):
         r, f = losses.discriminator_loss(logits, w, logits, c)
         g_exp = losses.generator_loss(logits, c, 2, "exp")
         g_hot = losses.generator_loss(logits, c, 2, "onehot")
-        total = tf.reduce_sum(r + f + g_exp + g_hot)
+        g_ns = losses.generator_loss(logits, c, 2, "nonsat")
+        total = tf.reduce_sum(r + f + g_exp + g_hot + g_ns)
     grad = tape.gradient(total, logits)
     assert np.isfinite(total.numpy())
     assert np.all(np.isfinite(grad.numpy()))

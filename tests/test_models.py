@@ -102,3 +102,22 @@ def test_reset_optimizers_zeroes_optimizer_state_each_em_iteration(reset):
     assert moments and int(d_opt.iterations.numpy()) == (0 if reset else 2)
     assert all(not m.any() for m in moments) == reset
     assert np.isclose(float(d_opt.learning_rate.numpy()), train.lr_d * train.lr_decay)
+
+
+def test_first_m_epochs_lengthens_only_the_first_m_step():
+    """--first-m-epochs p1: the first M-step runs p1 passes over the data, later ones p."""
+    from gan_em_tf.config import RunConfig, ScheduleConfig, train_preset
+    from gan_em_tf.gan_em.loop import GanEm
+
+    train = dataclasses.replace(train_preset("authors"), batch_size=8, e_batch_size=8, noise_dim=NOISE)
+    cfg = RunConfig(clusters=K, train=train, schedule=ScheduleConfig(iterations=2, m_epochs=1, first_m_epochs=3,
+                                                                     e_steps=1))
+    x = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32)
+    model = GanEm(cfg, x.shape[1:], len(x))
+    g_opt = model.optimizers["g"]
+    steps = []
+    for _ in range(2):
+        before = int(g_opt.iterations.numpy())
+        model.em_iteration(x, verbose=0)
+        steps.append(int(g_opt.iterations.numpy()) - before)
+    assert steps == [3 * 2, 1 * 2]  # 16 samples / batch 8 = 2 steps per pass

@@ -85,16 +85,21 @@ class GanEm:
                     v.assign(tf.zeros_like(v))
             opt.learning_rate.assign(self.base_lr[key] * decay)
 
+    def m_epochs(self) -> int:
+        """p for the coming EM iteration (``first_m_epochs`` for the first one when set)."""
+        s = self.cfg.schedule
+        return s.first_m_epochs if self.iteration == 0 and s.first_m_epochs else s.m_epochs
+
     def m_step_fit(self, x: np.ndarray, verbose: int) -> dict:
         """p epochs of the M-step GAN on (x, w) (Algorithm 1, lines 3–8)."""
-        t, s = self.cfg.train, self.cfg.schedule
+        t, epochs = self.cfg.train, self.m_epochs()
         steps = len(x) // t.batch_size
         if steps < 1:
             raise UserError(f"only {len(x)} samples for a batch of {t.batch_size}; lower --batch-size")
         ds = data_lib.real_batches(x, self.w, t.batch_size, self.cfg.runtime.seed, self.iteration, t.noise_dim,
-                                   self.k, epochs=s.m_epochs)
+                                   self.k, epochs=epochs)
         # one fit "epoch" = the whole M-step (p passes), so it shows as one progress bar
-        hist = self.m_step.fit(ds, epochs=1, steps_per_epoch=steps * s.m_epochs, verbose=verbose, shuffle=False)
+        hist = self.m_step.fit(ds, epochs=1, steps_per_epoch=steps * epochs, verbose=verbose, shuffle=False)
         return {k: v[-1] for k, v in hist.history.items()}
 
     def e_step_fit(self, verbose: int) -> dict:
@@ -293,7 +298,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
     while model.iteration < total:
         t0 = time.time()
         if verbose:
-            log(f"EM iteration {model.iteration + 1}/{total}: M-step {cfg.schedule.m_epochs} epochs, "
+            log(f"EM iteration {model.iteration + 1}/{total}: M-step {model.m_epochs()} epochs, "
                 f"E-step {cfg.schedule.e_steps} steps")
         logs = model.em_iteration(ds.x, verbose=1 if verbose > 1 else 0, labelled=task.labelled)
         row = {"iteration": model.iteration}
