@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--generator-loss", choices=("onehot", "exp", "nonsat"),
                    help="onehot: authors' code; exp: paper Eq. 1 (clipped so exp cannot overflow); "
                         "nonsat: -log D_c(G(z,c)) - log D_real(G), Eq. 1's own-unit term in non-saturating form")
+    g.add_argument("--g-class-start", type=int, metavar="N",
+                   help="first EM iteration whose generator loss includes the class-unit term (default: 1, as in "
+                        "the paper). 2 trains G in the first M-step, while w is still uniform and the class units "
+                        "carry no cluster information, through the real/fake unit only (not in the paper)")
     g.add_argument("--init", choices=("uniform", "kmeans"),
                    help="initial soft labels w: uniform (Algorithm 1, default) or 0.9 on each sample's k-means "
                         "cluster (not in the paper)")
@@ -168,7 +172,7 @@ def _train_config(a):
     overrides = {"batch_size": a.batch_size, "e_batch_size": a.e_batch_size, "lr_g": a.lr_g, "lr_d": a.lr_d,
                  "lr_e": a.lr_e, "generator_loss": a.generator_loss, "d_fake_targets": a.fake_targets, "init": a.init,
                  "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm,
-                 "reset_optimizers": a.reset_optimizers}
+                 "reset_optimizers": a.reset_optimizers, "g_class_start": a.g_class_start}
     return dataclasses.replace(t, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -202,7 +206,8 @@ def cmd_cluster(a) -> int:
     from gan_em_tf import rundir
     from gan_em_tf.config import RunConfig, RuntimeConfig, SupervisionConfig, default_schedule
 
-    for flag in ("iterations", "m_epochs", "first_m_epochs", "e_steps", "batch_size", "e_batch_size"):
+    for flag in ("iterations", "m_epochs", "first_m_epochs", "e_steps", "batch_size", "e_batch_size",
+                 "g_class_start"):
         _positive("--" + flag.replace("_", "-"), getattr(a, flag))
     if a.resume:
         rundir.prepare(a.out, overwrite=a.overwrite, resume=True)

@@ -59,6 +59,7 @@ class TrainConfig:
     init: str = "uniform"  # uniform (Algorithm 1, line 1) | kmeans (w from a k-means run; not in the paper)
     info_weight: float = 0.0  # > 0: InfoGAN-style CE(E(G(z, c)), c) in the M-step (not in the paper)
     enet_batchnorm: bool = True  # False: E-net trunk without BatchNorm (what the authors' code effectively trains)
+    g_class_start: int = 1  # EM iteration from which G's loss has its class-unit term (before: real/fake unit only)
     reset_optimizers: bool = False  # True: fresh optimizer state (step count, moments) every EM iteration, as the authors' code
 
 

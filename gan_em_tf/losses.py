@@ -65,8 +65,8 @@ def discriminator_loss(real_logits, w, fake_logits, fake_classes, real_unit_weig
     return real, fake
 
 
-def generator_loss(fake_logits, fake_classes, clusters: int, kind="exp"):
-    """L_G per generated image G(z, c).
+def generator_loss(fake_logits, fake_classes, clusters: int, kind="exp", class_weight=1.0):
+    """L_G per generated image G(z, c): ``class_weight`` × (class-unit term) + real/fake-unit term.
 
     * ``"exp"``: Eq. 1 / Eq. 14, −½ exp(σ⁻¹(D_c(G(z, c)))) = −½ exp(logit_c), with
       the logit clipped at EXP_LOGIT_MAX so it cannot overflow; plus the
@@ -86,17 +86,23 @@ def generator_loss(fake_logits, fake_classes, clusters: int, kind="exp"):
     steps, where the same nets with ``nonsat`` draw digits
     (paper_repro/RESULTS.md). ``exp`` has no such term but its gradient,
     ∝ exp(logit_c), vanishes while D_c calls the fakes fake.
+
+    ``class_weight`` = 0 keeps only the real/fake unit (a plain GAN loss); the
+    loop uses it while w is still uniform (``--g-class-start``), when the class
+    units carry no cluster information yet.
     """
     own_logit = tf.gather(fake_logits[:, :clusters], fake_classes, axis=1, batch_dims=1)
     realness = _bce(fake_logits[:, -1], 1.0)
     if kind == "exp":
-        return -0.5 * tf.exp(tf.minimum(own_logit, EXP_LOGIT_MAX)) + realness
-    if kind == "onehot":
+        class_term = -0.5 * tf.exp(tf.minimum(own_logit, EXP_LOGIT_MAX))
+    elif kind == "onehot":
         onehot = tf.one_hot(fake_classes, clusters, dtype=fake_logits.dtype)
-        return tf.reduce_sum(_bce(fake_logits[:, :clusters], onehot), axis=1) + realness
-    if kind == "nonsat":
-        return _bce(own_logit, 1.0) + realness
-    raise ValueError(f"generator loss must be 'exp', 'onehot' or 'nonsat', got {kind!r}")
+        class_term = tf.reduce_sum(_bce(fake_logits[:, :clusters], onehot), axis=1)
+    elif kind == "nonsat":
+        class_term = _bce(own_logit, 1.0)
+    else:
+        raise ValueError(f"generator loss must be 'exp', 'onehot' or 'nonsat', got {kind!r}")
+    return tf.cast(class_weight, fake_logits.dtype) * class_term + realness
 
 
 def enet_loss(logits, classes):

@@ -41,6 +41,9 @@ def test_generator_losses_match_hand_computation():
     nonsat = losses.generator_loss(logits, c, 2, "nonsat").numpy()
     assert nonsat[0] == pytest.approx(bce(1.0, 1) + bce(0.5, 1), rel=1e-5)
     assert nonsat[1] == pytest.approx(bce(3.0, 1) + bce(-1.0, 1), rel=1e-5)
+    for kind in ("exp", "onehot", "nonsat"):  # class_weight 0: the real/fake unit's term alone
+        plain = losses.generator_loss(logits, c, 2, kind, class_weight=0.0).numpy()
+        assert plain == pytest.approx([bce(0.5, 1), bce(-1.0, 1)], rel=1e-5)
 
 
 def test_enet_loss_is_cross_entropy():

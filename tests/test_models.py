@@ -121,3 +121,20 @@ def test_first_m_epochs_lengthens_only_the_first_m_step():
         model.em_iteration(x, verbose=0)
         steps.append(int(g_opt.iterations.numpy()) - before)
     assert steps == [3 * 2, 1 * 2]  # 16 samples / batch 8 = 2 steps per pass
+
+
+def test_g_class_start_trains_g_without_class_term_until_that_iteration():
+    """--g-class-start 2: G's loss is the real/fake unit only in EM iteration 1, the full loss from 2 on."""
+    from gan_em_tf.config import RunConfig, ScheduleConfig, train_preset
+    from gan_em_tf.gan_em.loop import GanEm
+
+    train = dataclasses.replace(train_preset("authors"), batch_size=8, e_batch_size=8, noise_dim=NOISE,
+                                g_class_start=2)
+    cfg = RunConfig(clusters=K, train=train, schedule=ScheduleConfig(iterations=2, m_epochs=1, e_steps=1))
+    x = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32)
+    model = GanEm(cfg, x.shape[1:], len(x))
+    weights = []
+    for _ in range(2):
+        model.em_iteration(x, verbose=0)
+        weights.append(float(model.m_step.g_class_weight.numpy()))
+    assert weights == [0.0, 1.0]

@@ -139,6 +139,7 @@ class GanEm:
         """One pass of Algorithm 1's loop; ``labelled`` = (x_l, y_l) for semi-supervised runs."""
         self.set_learning_rates()
         self.phi = self.w.mean(axis=0).astype(np.float64)  # φ_i = N_i / N
+        self.m_step.g_class_weight.assign(1.0 if self.iteration + 1 >= self.cfg.train.g_class_start else 0.0)
         m_logs = self.m_step_fit(x, verbose)
         e_logs = self.e_step_fit(verbose)
         if labelled is not None:

@@ -58,6 +58,8 @@ class MStep(_Phase):
         generator_loss: ``"exp"`` (Eq. 1) or ``"onehot"`` (authors' code).
         real_unit_weight: weight of the real/fake unit on real images.
         fake_targets: ``"all"`` (Eq. 2) or ``"own"`` (Eq. 16); see losses.
+        ``g_class_weight`` (a variable, 1 by default) scales the class-unit term
+        of G's loss; 0 trains G through the real/fake unit only.
         enet, info_weight: when ``info_weight`` > 0 (not in the paper; off by
             default), G also minimises info_weight · CE(E(G(z, c)), c) and the
             E-net takes a step on the same fakes (Eq. 5), an InfoGAN-style
@@ -78,6 +80,8 @@ class MStep(_Phase):
         self.real_unit_weight = real_unit_weight
         self.fake_targets = fake_targets
         self.info_weight = float(info_weight)
+        # weight of the class-unit term of G's loss; the EM loop sets it per iteration (--g-class-start)
+        self.g_class_weight = tf.Variable(1.0, trainable=False, name="g_class_weight")
         self.built = True  # the sub-networks are built Functional models
 
     def compile(self, g_optimizer, d_optimizer, e_optimizer=None, **kwargs):
@@ -125,7 +129,8 @@ class MStep(_Phase):
                 self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
             g_logits = self.discriminator(fake, training=True)
             g_loss = losses.global_mean(
-                losses.generator_loss(g_logits, c, self.clusters, self.generator_loss_kind), global_batch)
+                losses.generator_loss(g_logits, c, self.clusters, self.generator_loss_kind, self.g_class_weight),
+                global_batch)
             if self.enet is not None:
                 info_loss = losses.global_mean(losses.enet_loss(self.enet(fake, training=True), c), global_batch)
                 g_loss = g_loss + self.info_weight * info_loss
