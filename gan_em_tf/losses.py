@@ -78,18 +78,15 @@ def generator_loss(fake_logits, fake_classes, clusters: int, kind="exp", class_w
       log(1 − D) for −log D) — the authors' loss without its K − 1 "call it
       fake" targets. Not in the paper or the authors' code.
 
-    Why ``nonsat`` exists: while w is still near uniform (the first EM
-    iteration) every class unit learns nearly the same real-vs-fake function,
-    so ``onehot``'s K − 1 fake targets outweigh its one real target and push
-    G *away* from realistic images (net push on a shared logit: K·D − 1 > 0
-    once D > 1/K); with the authors' nets G still draws noise after 700
-    steps, where the same nets with ``nonsat`` draw digits
-    (paper_repro/RESULTS.md). ``exp`` has no such term but its gradient,
-    ∝ exp(logit_c), vanishes while D_c calls the fakes fake.
-
     ``class_weight`` = 0 keeps only the real/fake unit (a plain GAN loss); the
-    loop uses it while w is still uniform (``--g-class-start``), when the class
-    units carry no cluster information yet.
+    loop uses it while w is still uniform (``--g-class-start``). Then every
+    class unit is trained toward the same target and carries no cluster
+    information, and the class term only hinders G: with ``onehot`` the K − 1
+    "fake" targets outweigh the one "real" target (net push on a shared logit
+    K·D − 1 > 0 once D > 1/K). Measured on MNIST-test with the authors' nets:
+    G still draws noise after 700 first-M-step steps with ``onehot`` and with
+    ``nonsat``, and digits after 300 with the class term off
+    (paper_repro/RESULTS.md).
     """
     own_logit = tf.gather(fake_logits[:, :clusters], fake_classes, axis=1, batch_dims=1)
     realness = _bce(fake_logits[:, -1], 1.0)

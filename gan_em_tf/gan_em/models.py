@@ -55,7 +55,7 @@ class MStep(_Phase):
         generator: G(z, one-hot c) → images.
         discriminator: D(x) → K + 1 logits.
         clusters: K.
-        generator_loss: ``"exp"`` (Eq. 1) or ``"onehot"`` (authors' code).
+        generator_loss: ``"exp"`` (Eq. 1), ``"onehot"`` (authors' code) or ``"nonsat"``; see losses.
         real_unit_weight: weight of the real/fake unit on real images.
         fake_targets: ``"all"`` (Eq. 2) or ``"own"`` (Eq. 16); see losses.
         ``g_class_weight`` (a variable, 1 by default) scales the class-unit term
