@@ -84,55 +84,50 @@ def test_enet_without_batchnorm_has_no_batchnorm_layers():
     assert without.output_shape == with_bn.output_shape == (None, K)
 
 
-@pytest.mark.parametrize("reset", [False, True])
-def test_reset_optimizers_zeroes_optimizer_state_each_em_iteration(reset):
-    """--reset-optimizers: each EM iteration starts from step 0 with zero moments; lr is still decayed."""
+def _tiny_gan_em(schedule=None, **train_fields):
+    """A GanEm on 16 random 8×8 images (batches of 8: 2 M-steps per pass) with the given config changes."""
     from gan_em_tf.config import RunConfig, ScheduleConfig, train_preset
     from gan_em_tf.gan_em.loop import GanEm
 
     train = dataclasses.replace(train_preset("authors"), batch_size=8, e_batch_size=8, noise_dim=NOISE,
-                                reset_optimizers=reset)
-    cfg = RunConfig(clusters=K, train=train, schedule=ScheduleConfig(iterations=2, m_epochs=1, e_steps=2))
+                                **train_fields)
+    cfg = RunConfig(clusters=K, train=train,
+                    schedule=schedule or ScheduleConfig(iterations=2, m_epochs=1, e_steps=2))
     x = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32)
-    model = GanEm(cfg, x.shape[1:], len(x))
+    return GanEm(cfg, x.shape[1:], len(x)), x
+
+
+@pytest.mark.parametrize("reset", [False, True])
+def test_reset_optimizers_zeroes_optimizer_state_each_em_iteration(reset):
+    """--reset-optimizers: each EM iteration starts from step 0 with zero moments; lr is still decayed."""
+    model, x = _tiny_gan_em(reset_optimizers=reset)
     model.em_iteration(x, verbose=0)
     model.set_learning_rates()  # what the next EM iteration starts with
     d_opt = model.optimizers["d"]
     moments = [v.numpy() for v in d_opt.variables if "momentum" in v.path]
     assert moments and int(d_opt.iterations.numpy()) == (0 if reset else 2)
     assert all(not m.any() for m in moments) == reset
+    train = model.cfg.train
     assert np.isclose(float(d_opt.learning_rate.numpy()), train.lr_d * train.lr_decay)
 
 
 def test_first_m_epochs_lengthens_only_the_first_m_step():
     """--first-m-epochs p1: the first M-step runs p1 passes over the data, later ones p."""
-    from gan_em_tf.config import RunConfig, ScheduleConfig, train_preset
-    from gan_em_tf.gan_em.loop import GanEm
+    from gan_em_tf.config import ScheduleConfig
 
-    train = dataclasses.replace(train_preset("authors"), batch_size=8, e_batch_size=8, noise_dim=NOISE)
-    cfg = RunConfig(clusters=K, train=train, schedule=ScheduleConfig(iterations=2, m_epochs=1, first_m_epochs=3,
-                                                                     e_steps=1))
-    x = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32)
-    model = GanEm(cfg, x.shape[1:], len(x))
+    model, x = _tiny_gan_em(ScheduleConfig(iterations=2, m_epochs=1, first_m_epochs=3, e_steps=1))
     g_opt = model.optimizers["g"]
     steps = []
     for _ in range(2):
         before = int(g_opt.iterations.numpy())
         model.em_iteration(x, verbose=0)
         steps.append(int(g_opt.iterations.numpy()) - before)
-    assert steps == [3 * 2, 1 * 2]  # 16 samples / batch 8 = 2 steps per pass
+    assert steps == [3 * 2, 1 * 2]  # 2 steps per pass
 
 
 def test_g_class_start_trains_g_without_class_term_until_that_iteration():
     """--g-class-start 2: G's loss is the real/fake unit only in EM iteration 1, the full loss from 2 on."""
-    from gan_em_tf.config import RunConfig, ScheduleConfig, train_preset
-    from gan_em_tf.gan_em.loop import GanEm
-
-    train = dataclasses.replace(train_preset("authors"), batch_size=8, e_batch_size=8, noise_dim=NOISE,
-                                g_class_start=2)
-    cfg = RunConfig(clusters=K, train=train, schedule=ScheduleConfig(iterations=2, m_epochs=1, e_steps=1))
-    x = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32)
-    model = GanEm(cfg, x.shape[1:], len(x))
+    model, x = _tiny_gan_em(g_class_start=2)
     weights = []
     for _ in range(2):
         model.em_iteration(x, verbose=0)
