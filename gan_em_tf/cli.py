@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--reset-optimizers", action=argparse.BooleanOptionalAction, default=None,
                    help="start every EM iteration with fresh optimizer state (step count and moments zeroed), as "
                         "the authors' code does by re-creating its optimizers (default: off, state carried over)")
+    g.add_argument("--weight-init", choices=("glorot", "normal"),
+                   help="kernel initialisation of G, D and E: glorot (Keras' default) or normal, N(0, 0.02) as the "
+                        "authors' code initialises its conv, transposed-conv and linear layers (default: glorot)")
     g.add_argument("--fake-targets", choices=("all", "own"),
                    help="class units trained toward 0 on fakes: all (Eq. 2) or only the fake's own class (Eq. 16)")
     g = c.add_argument_group("semi-supervised classification (§5.3) and dimensionality reduction (§5.4)")
@@ -172,7 +175,8 @@ def _train_config(a):
     overrides = {"batch_size": a.batch_size, "e_batch_size": a.e_batch_size, "lr_g": a.lr_g, "lr_d": a.lr_d,
                  "lr_e": a.lr_e, "generator_loss": a.generator_loss, "d_fake_targets": a.fake_targets, "init": a.init,
                  "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm,
-                 "reset_optimizers": a.reset_optimizers, "g_class_start": a.g_class_start}
+                 "reset_optimizers": a.reset_optimizers, "g_class_start": a.g_class_start,
+                 "weight_init": a.weight_init}
     return dataclasses.replace(t, **{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -22,6 +22,7 @@ mixed-precision policy.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import keras
@@ -43,12 +44,27 @@ def uses_conv(shape: tuple) -> bool:
     return conv_stages(shape) > 0
 
 
+WEIGHT_INITS = ("glorot", "normal")
+
+
 def _bn(sync: bool):
     return layers.BatchNormalization(synchronized=sync, momentum=0.9, epsilon=1e-5)
 
 
-def build_generator(shape: tuple, clusters: int, noise_dim: int, sync_bn: bool = False) -> keras.Model:
+def _kernel_init(weight_init: str):
+    """A fresh kernel initializer: Keras' Glorot-uniform default, or N(0, 0.02) as in the authors' code
+    (their ``initialize_weights``: conv, transposed-conv and linear weights; biases zero, as Keras')."""
+    if weight_init == "glorot":
+        return "glorot_uniform"
+    if weight_init == "normal":
+        return keras.initializers.RandomNormal(0.0, 0.02)
+    raise ValueError(f"unknown weight_init {weight_init!r}; use one of {WEIGHT_INITS}")
+
+
+def build_generator(shape: tuple, clusters: int, noise_dim: int, sync_bn: bool = False,
+                    weight_init: str = "glorot") -> keras.Model:
     """G(z, c): noise [N, noise_dim] and one-hot class [N, K] → samples in [0, 1] of ``shape``."""
+    ki = functools.partial(_kernel_init, weight_init)  # a new initializer per layer
     z = keras.Input((noise_dim,), name="noise")
     c = keras.Input((clusters,), name="class_onehot")
     h = layers.Concatenate()([c, z])
@@ -57,46 +73,48 @@ def build_generator(shape: tuple, clusters: int, noise_dim: int, sync_bn: bool =
         hh, ww, ch = shape
         base_h, base_w, base_ch = hh // 2**stages, ww // 2**stages, 64 * 2 ** (stages - 1)
         for units in (1024, base_ch * base_h * base_w):
-            h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units)(h)))
+            h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units, kernel_initializer=ki())(h)))
         h = layers.Reshape((base_h, base_w, base_ch))(h)
         for filters in (64 * 2**i for i in reversed(range(stages - 1))):  # 64 (28×28); 128, 64 (64×64)
-            h = layers.ReLU()(_bn(sync_bn)(layers.Conv2DTranspose(filters, 4, 2, padding="same")(h)))
-        h = layers.Conv2DTranspose(ch, 4, 2, padding="same")(h)
+            up = layers.Conv2DTranspose(filters, 4, 2, padding="same", kernel_initializer=ki())
+            h = layers.ReLU()(_bn(sync_bn)(up(h)))
+        h = layers.Conv2DTranspose(ch, 4, 2, padding="same", kernel_initializer=ki())(h)
     else:
         for units in (256, 256):
-            h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units)(h)))
-        h = layers.Dense(math.prod(shape))(h)
+            h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units, kernel_initializer=ki())(h)))
+        h = layers.Dense(math.prod(shape), kernel_initializer=ki())(h)
         h = layers.Reshape(shape)(h)
     out = layers.Activation("sigmoid", dtype="float32", name="sample")(h)
     return keras.Model([z, c], out, name="generator")
 
 
-def _trunk(x, shape: tuple, sync_bn: bool, batchnorm: bool = True):
+def _trunk(x, shape: tuple, sync_bn: bool, batchnorm: bool = True, weight_init: str = "glorot"):
     """Shared feature extractor f(x) of D and E (§4.3); ``batchnorm`` False drops its BatchNorm layers."""
+    ki = functools.partial(_kernel_init, weight_init)
     norm = (lambda h: _bn(sync_bn)(h)) if batchnorm else (lambda h: h)
     stages = conv_stages(shape)
     if stages:
         h = x
         for filters in (64, 128, 256, 512)[: stages + 1]:
-            h = layers.LeakyReLU(0.2)(norm(layers.Conv2D(filters, 4, 2, padding="same")(h)))
+            h = layers.LeakyReLU(0.2)(norm(layers.Conv2D(filters, 4, 2, padding="same", kernel_initializer=ki())(h)))
         h = layers.Flatten()(h)
-        return layers.LeakyReLU(0.2)(norm(layers.Dense(1024)(h)))
+        return layers.LeakyReLU(0.2)(norm(layers.Dense(1024, kernel_initializer=ki())(h)))
     h = layers.Flatten()(x)
     for units in (256, 256):
-        h = layers.LeakyReLU(0.2)(layers.Dense(units)(h))
+        h = layers.LeakyReLU(0.2)(layers.Dense(units, kernel_initializer=ki())(h))
     return h
 
 
-def build_discriminator(shape: tuple, clusters: int, sync_bn: bool = False) -> keras.Model:
+def build_discriminator(shape: tuple, clusters: int, sync_bn: bool = False, weight_init: str = "glorot") -> keras.Model:
     """D(x) → K + 1 logits: σ(logit_i) = D_i(x) of Eq. 2 for i < K; index K is real-vs-fake."""
     x = keras.Input(shape, name="images")
-    h = _trunk(x, shape, sync_bn)
-    logits = layers.Dense(clusters + 1, dtype="float32", name="logits")(h)
+    h = _trunk(x, shape, sync_bn, weight_init=weight_init)
+    logits = layers.Dense(clusters + 1, dtype="float32", name="logits", kernel_initializer=_kernel_init(weight_init))(h)
     return keras.Model(x, logits, name="discriminator")
 
 
 def build_enet(shape: tuple, clusters: int, embed_dim: int | None = None, sync_bn: bool = False,
-               batchnorm: bool = True) -> keras.Model:
+               batchnorm: bool = True, weight_init: str = "glorot") -> keras.Model:
     """E-net: x → K logits (softmax = w of Eq. 4).
 
     ``batchnorm`` False builds the trunk without BatchNorm. That is what the
@@ -111,11 +129,11 @@ def build_enet(shape: tuple, clusters: int, embed_dim: int | None = None, sync_b
     reduced representation (:func:`embedding_model`).
     """
     x = keras.Input(shape, name="images")
-    h = _trunk(x, shape, sync_bn, batchnorm)
+    h = _trunk(x, shape, sync_bn, batchnorm, weight_init)
     if embed_dim:
-        h = layers.Dense(embed_dim, name="embedding_dense")(h)
+        h = layers.Dense(embed_dim, name="embedding_dense", kernel_initializer=_kernel_init(weight_init))(h)
         h = layers.LeakyReLU(0.2, name=EMBEDDING)(h)
-    logits = layers.Dense(clusters, dtype="float32", name="logits")(h)
+    logits = layers.Dense(clusters, dtype="float32", name="logits", kernel_initializer=_kernel_init(weight_init))(h)
     return keras.Model(x, logits, name="enet")
 
 

@@ -97,6 +97,16 @@ def _tiny_gan_em(schedule=None, **train_fields):
     return GanEm(cfg, x.shape[1:], len(x)), x
 
 
+@pytest.mark.parametrize("weight_init, std_range", [("normal", (0.018, 0.022)), ("glorot", (0.03, 1.0))])
+def test_weight_init_reaches_every_kernel_of_the_three_networks(weight_init, std_range):
+    model, _ = _tiny_gan_em(weight_init=weight_init)
+    kernels = [v for net in model.networks.values() for v in net.trainable_weights if "kernel" in v.path]
+    assert len(kernels) >= 9  # G, D and E each have at least three kernels
+    for v in kernels:
+        std = float(np.std(v.numpy()))
+        assert std_range[0] < std < std_range[1], (v.path, std)
+
+
 @pytest.mark.parametrize("reset", [False, True])
 def test_reset_optimizers_zeroes_optimizer_state_each_em_iteration(reset):
     """--reset-optimizers: each EM iteration starts from step 0 with zero moments; lr is still decayed."""

@@ -51,10 +51,11 @@ class GanEm:
         keras.utils.set_random_seed(cfg.runtime.seed)
         sync = self.strategy.num_replicas_in_sync > 1
         with self.strategy.scope():
-            self.generator = networks.build_generator(self.shape, k, t.noise_dim, sync_bn=sync)
-            self.discriminator = networks.build_discriminator(self.shape, k, sync_bn=sync)
+            init = t.weight_init
+            self.generator = networks.build_generator(self.shape, k, t.noise_dim, sync_bn=sync, weight_init=init)
+            self.discriminator = networks.build_discriminator(self.shape, k, sync_bn=sync, weight_init=init)
             self.enet = networks.build_enet(self.shape, k, embed_dim=cfg.embed_dim, sync_bn=sync,
-                                            batchnorm=t.enet_batchnorm)
+                                            batchnorm=t.enet_batchnorm, weight_init=init)
             self.optimizers = {"g": _optimizer(t, t.lr_g), "d": _optimizer(t, t.lr_d), "e": _optimizer(t, t.lr_e)}
             self.m_step = MStep(self.generator, self.discriminator, k, t.generator_loss, t.real_unit_weight,
                                 t.d_fake_targets, enet=self.enet, info_weight=t.info_weight)
