@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--reset-optimizers", action=argparse.BooleanOptionalAction, default=None,
                    help="start every EM iteration with fresh optimizer state (step count and moments zeroed), as "
                         "the authors' code does by re-creating its optimizers (default: off, state carried over)")
+    g.add_argument("--split-merge-every", type=int, metavar="N",
+                   help="N > 0: after every N-th EM iteration, one split-and-merge move on w (Ueda et al. 2000, "
+                        "adapted): the cluster D's class unit separates worst from G's fakes is split in two by "
+                        "k-means on D's features, into the column freed by merging the two clusters whose "
+                        "posteriors correlate most. For clustering only; not in the paper (default: 0, off)")
     g.add_argument("--weight-init", choices=("glorot", "normal"),
                    help="kernel initialisation of G, D and E: glorot (Keras' default) or normal, N(0, 0.02) as the "
                         "authors' code initialises its conv, transposed-conv and linear layers (default: glorot)")
@@ -176,7 +181,7 @@ def _train_config(a):
                  "lr_e": a.lr_e, "generator_loss": a.generator_loss, "d_fake_targets": a.fake_targets, "init": a.init,
                  "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm,
                  "reset_optimizers": a.reset_optimizers, "g_class_start": a.g_class_start,
-                 "weight_init": a.weight_init}
+                 "weight_init": a.weight_init, "split_merge_every": a.split_merge_every}
     return dataclasses.replace(t, **{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -60,6 +60,7 @@ class TrainConfig:
     info_weight: float = 0.0  # > 0: InfoGAN-style CE(E(G(z, c)), c) in the M-step (not in the paper)
     enet_batchnorm: bool = True  # False: E-net trunk without BatchNorm (what the authors' code effectively trains)
     g_class_start: int = 1  # EM iteration from which G's loss has its class-unit term (before: real/fake unit only)
+    split_merge_every: int = 0  # N > 0: a split/merge move on w after every N-th EM iteration (not in the paper)
     weight_init: str = "glorot"  # glorot (Keras default) | normal (N(0, 0.02), the authors' code)
     reset_optimizers: bool = False  # True: fresh optimizer state (step count, moments) every EM iteration, as the authors' code
 

@@ -88,6 +88,8 @@ def _bad(tmp_path):
         (["--clusters", "1"], "--clusters"),
         (["--clusters", "400", "--limit", "300"], "--clusters"),
         (["--iterations", "0"], "--iterations"),
+        (["--split-merge-every", "-1"], "--split-merge-every"),
+        (["--labels", "100", "--split-merge-every", "1"], "--split-merge-every"),
         (["--out-subdir-of-file"], "--out"),
     ], blocker
 

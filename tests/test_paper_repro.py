@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -67,3 +68,29 @@ def test_mnist_split_flag_reaches_runs_baselines_and_the_data_label():
     assert "70,000" in common.data_label(a)
     with pytest.raises(SystemExit):
         common.parser("x").parse_args(["--mnist-split", "valid"])
+
+
+def test_partition_diagnostics_reads_a_run_and_agrees_with_its_summary(tiny_run, tmp_path):
+    run_dir, summary = tiny_run
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
+    script = os.path.join(ROOT, "paper_repro", "partition_diagnostics.py")
+    out = tmp_path / "diag.json"
+    proc = subprocess.run([sys.executable, script, run_dir, "--out", str(out)], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.load(open(out))
+    assert abs(report["acc"] - summary["acc"]) < 1e-9  # the same w as the run's final assignment
+    rows = report["clusters"]
+    assert len(rows) == 10 and sum(r["size"] for r in rows) == summary["n_samples"]
+    for r in rows:
+        assert 0.0 <= r["purity"] <= 1.0 and np.isfinite(r["d_logit"])
+        if r["size"]:
+            largest = int(r["top_classes"].split(",")[0].split(":")[1])
+            assert abs(r["purity"] - largest / r["size"]) < 1e-9
+    assert len(report["merge_by_posterior_correlation"]) == 3 and 0 <= report["kmeans_on_d_features_acc"] <= 1
+    assert "| cluster | size |" in proc.stdout
+
+    empty = tmp_path / "not_a_run"
+    empty.mkdir()
+    proc = subprocess.run([sys.executable, script, str(empty)], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 2 and "holds no run" in proc.stderr and "Traceback" not in proc.stderr

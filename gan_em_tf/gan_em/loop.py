@@ -27,6 +27,7 @@ from gan_em_tf import embedding, metrics, networks, plots, rundir
 from gan_em_tf.config import RunConfig
 from gan_em_tf.distribute import make_strategy
 from gan_em_tf.errors import UserError
+from gan_em_tf.gan_em import split_merge
 from gan_em_tf.gan_em.models import EStep, LabelStep, MStep
 
 SAMPLES_PER_ROW = 10
@@ -149,6 +150,23 @@ class GanEm:
         self.iteration += 1
         return {**m_logs, **e_logs}
 
+    def split_merge_due(self) -> bool:
+        """Whether a split/merge move follows the iteration just completed (never after the last one)."""
+        every = self.cfg.train.split_merge_every
+        return bool(every) and self.iteration % every == 0 and self.iteration < self.cfg.schedule.iterations
+
+    def split_merge_move(self, x: np.ndarray, batch_size: int = 500) -> dict:
+        """One split-and-merge move on w (``--split-merge-every``; not in the paper; see :mod:`split_merge`)."""
+        disc = self.discriminator
+        penultimate = keras.Model(disc.inputs, [disc.layers[-2].output, disc.output])
+        features, logits = penultimate.predict(x, batch_size=batch_size, verbose=0)
+        k, i, j = split_merge.choose_move(self.w, logits[:, :self.k])
+        members = np.flatnonzero(self.w.argmax(axis=1) == k)
+        second = np.zeros(len(x), bool)
+        second[members[split_merge.halves(features[members], self.cfg.runtime.seed)]] = True
+        self.w = split_merge.apply_move(self.w, k, i, j, second)
+        return {"sm_split": float(k), "sm_merge_into": float(i), "sm_freed": float(j), "sm_moved": float(second.sum())}
+
     def embed(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
         """Layer r's activations for x (§5.4); needs ``embed_dim`` > 0."""
         return networks.embedding_model(self.enet).predict(x, batch_size=batch_size, verbose=0)
@@ -211,8 +229,10 @@ def _log_line(it: int, n: int, row: dict) -> str:
     scores = " ".join(f"{k}={row[k]:.4f}" for k in ("acc", "nmi", "ari", "mean_attribute_error") if k in row)
     losses = " ".join(f"{k}={row[k]:.4f}" for k in ("d_loss", "g_loss", "info_loss", "e_loss", "e_acc", "label_error")
                       if k in row)
+    move = (f" | split {row['sm_split']:.0f} ({row['sm_moved']:.0f} to {row['sm_freed']:.0f}), "
+            f"merged {row['sm_freed']:.0f} into {row['sm_merge_into']:.0f}" if "sm_split" in row else "")
     return (f"[EM {it}/{n}] {scores} | phi min={row['phi_min']:.3f} max={row['phi_max']:.3f} "
-            f"| {losses} | {row['seconds']:.1f}s")
+            f"| {losses}{move} | {row['seconds']:.1f}s")
 
 
 class _Task:
@@ -275,6 +295,11 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         raise UserError(f"--clusters {k} is larger than the {n} samples; lower --clusters")
     if cfg.embed_dim < 0:
         raise UserError(f"--embed-dim must be positive, got {cfg.embed_dim}")
+    if cfg.train.split_merge_every < 0:
+        raise UserError(f"--split-merge-every must be 0 (off) or positive, got {cfg.train.split_merge_every}")
+    if cfg.train.split_merge_every and cfg.semi_supervised:
+        raise UserError("--split-merge-every is for clustering; with --labels the clusters are the classes, "
+                        "drop one of the two flags")
     if not 0 <= cfg.supervision.epsilon < 1:
         raise UserError(f"--epsilon must be in [0, 1), got {cfg.supervision.epsilon}")
     task = _Task(cfg, ds, heldout)
@@ -308,6 +333,8 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         sc = task.scores(model, ds, assign)
         row.update({key: v for key, v in sc.items() if isinstance(v, float)})
         row.update({key: float(v) for key, v in logs.items()})
+        if model.split_merge_due():  # scores above are the E-step's w; the move changes w for the next M-step
+            row.update(model.split_merge_move(ds.x))
         row.update(phi_min=float(model.phi.min()), phi_max=float(model.phi.max()),
                    clusters_used=int(len(np.unique(assign))), seconds=time.time() - t0)
         rows.append(row)

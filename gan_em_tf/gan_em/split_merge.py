@@ -1,0 +1,77 @@
+"""An optional split-and-merge move on GAN-EM's soft labels w (not in the paper; ``--split-merge-every``).
+
+EM for mixtures can settle in a local optimum where one component covers two
+classes while two components share one (on MNIST-test: a 3/5 or 4/9 cluster next
+to two clusters of 1s). Split-and-merge EM (Ueda et al., Neural Computation 2000)
+leaves such optima by merging two components and splitting a third, keeping K.
+This module adapts one such move to GAN-EM, using the discriminator where SMEM
+uses densities:
+
+* split candidate: the cluster k whose real images D's class unit k still tells
+  apart from G's class-k fakes the most, i.e. the largest w-weighted mean of the
+  class-unit logit on the reals (σ(logit) = D_k(x) of Eq. 2; a density-ratio
+  estimate of how badly G covers the cluster, SMEM's local-KL criterion);
+* merge candidate: the pair (i, j), both ≠ k, whose posteriors correlate most
+  over the data, wᵢ·wⱼ / |wᵢ||wⱼ| (SMEM's criterion);
+* the move: w_i ← w_i + w_j; cluster k's members are split in two by k-means on
+  D's penultimate features, and the w_k of one half moves to the freed column j.
+
+The next M-step then trains G's class j and D's unit j on that half. All
+functions here are pure NumPy on (w, logits, features) so they can be tested on
+hand-made cases; :meth:`GanEm.split_merge` feeds them the networks' outputs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def split_scores(w: np.ndarray, class_logits: np.ndarray) -> np.ndarray:
+    """[K] w-weighted mean over the reals of D's class-unit logit (higher: G covers the cluster worse)."""
+    mass = w.sum(axis=0)
+    return (w * class_logits).sum(axis=0) / np.maximum(mass, 1e-12)
+
+
+def merge_scores(w: np.ndarray) -> np.ndarray:
+    """[K, K] posterior correlation wᵢ·wⱼ / |wᵢ||wⱼ| over the data, −1 on the diagonal."""
+    unit = w / np.maximum(np.linalg.norm(w, axis=0, keepdims=True), 1e-12)
+    corr = unit.T @ unit
+    np.fill_diagonal(corr, -1.0)
+    return corr
+
+
+def choose_move(w: np.ndarray, class_logits: np.ndarray) -> tuple[int, int, int]:
+    """(split k, merge i, merge j): the most badly covered cluster and, among the others, the most correlated pair.
+
+    i is the larger of the pair (it keeps the merged mass), j the column freed for k's second half.
+    """
+    k = int(np.argmax(split_scores(w, class_logits)))
+    corr = merge_scores(w)
+    corr[k, :] = corr[:, k] = -np.inf
+    i, j = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    mass = w.sum(axis=0)
+    if mass[j] > mass[i]:
+        i, j = j, i
+    return k, int(i), int(j)
+
+
+def apply_move(w: np.ndarray, k: int, i: int, j: int, second_half: np.ndarray) -> np.ndarray:
+    """The moved soft labels: column j merged into i, then ``second_half`` (a mask of samples) moves its w_k to j."""
+    if len({k, i, j}) != 3:
+        raise ValueError(f"split {k} and merge {i}+{j} must be three different clusters")
+    out = w.copy()
+    out[:, i] += out[:, j]
+    out[:, j] = 0.0
+    out[second_half, j] = out[second_half, k]
+    out[second_half, k] = 0.0
+    return out
+
+
+def halves(features: np.ndarray, seed: int) -> np.ndarray:
+    """Boolean mask of the smaller of two k-means (k = 2) groups of ``features``."""
+    from sklearn.cluster import KMeans
+
+    if len(features) < 2:
+        return np.zeros(len(features), bool)
+    labels = KMeans(2, n_init=5, random_state=seed).fit_predict(features)
+    smaller = int(np.bincount(labels, minlength=2).argmin())
+    return labels == smaller

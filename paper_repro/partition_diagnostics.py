@@ -1,0 +1,134 @@
+"""Where a clustering run is stuck: its clusters against the true classes, and split/merge candidates.
+
+    python paper_repro/partition_diagnostics.py RUN_DIR [--data-dir DIR] [--out FILE.json]
+
+Not a table or figure of the paper: the evidence behind RESULTS.md's reading of the
+K = 10 plateau on MNIST-test. For the newest checkpoint of a ``gan-em cluster`` run on
+labelled data it prints, per cluster (argmax w):
+
+* size, its two largest classes and its purity;
+* ``D logit``: the w-weighted mean of D's class-unit logit on the real images
+  (Eq. 2). σ(logit) = D_k(x), so a high value means D still tells the cluster's
+  reals from G's class-k fakes: G covers that cluster's data badly. This is the
+  GAN analogue of the local-KL split criterion of split-and-merge EM (Ueda et al.,
+  2000); it is a diagnostic, nothing in the package splits clusters;
+* ``2-means in D features``: the two largest classes of each half when the
+  cluster's members are split by k-means (k = 2) on D's penultimate layer, i.e.
+  whether an available feature space separates a merged cluster;
+
+and two merge criteria: the cluster pairs whose posteriors correlate most over the data
+(Ueda's, wᵢ·wⱼ / |wᵢ||wⱼ|) and those whose centroids in D's features are closest relative
+to the clusters' spread. Last, the ACC of k-means (K clusters) on D's features, to tell
+whether those features hold a better global partition than GAN-EM's own.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def _top(counts: np.ndarray, n: int = 2) -> str:
+    return ", ".join(f"{int(c)}:{int(counts[c])}" for c in np.argsort(counts)[::-1][:n])
+
+
+def diagnose(run_dir: str, data_dir: str | None = None) -> dict:
+    import keras
+    from sklearn.cluster import KMeans
+
+    from gan_em_tf import data as data_lib
+    from gan_em_tf import metrics, networks, rundir
+    from gan_em_tf.config import RunConfig
+    from gan_em_tf.errors import UserError
+
+    cfg_path = os.path.join(run_dir, "config.json")
+    ckpt = rundir.latest_checkpoint(run_dir)
+    if not os.path.isfile(cfg_path) or ckpt is None:
+        raise UserError(f"{run_dir} holds no run with a completed EM iteration; pass the --out folder of a run")
+    cfg = RunConfig.from_dict(rundir.read_json(cfg_path))
+    if data_dir:
+        cfg.data = dataclasses.replace(cfg.data, data_dir=data_dir)
+    ds = data_lib.load(cfg.data)
+    if ds.y is None:
+        raise UserError(f"{ds.name} has no class labels to diagnose against")
+    k = cfg.clusters
+    disc = networks.build_discriminator(ds.shape, k)
+    rundir.load_networks(ckpt, {"discriminator": disc})
+    with np.load(os.path.join(ckpt, "state.npz")) as s:
+        w = s["w"]
+    assign = w.argmax(axis=1)
+    table = metrics.contingency(ds.y, assign)  # [clusters, classes]; rows only up to the largest used cluster
+    logits = disc.predict(ds.x, batch_size=500, verbose=0)
+    features = keras.Model(disc.inputs, disc.layers[-2].output).predict(ds.x, batch_size=500, verbose=0)
+    clusters = []
+    for c in range(k):
+        members = assign == c
+        counts = table[c] if c < table.shape[0] else np.zeros(table.shape[1], int)
+        row = {"cluster": c, "size": int(members.sum()), "top_classes": _top(counts),
+               "purity": float(counts.max() / max(1, members.sum())),
+               "d_logit": float((w[:, c] * logits[:, c]).sum() / w[:, c].sum())}
+        if members.sum() >= 2:
+            halves = KMeans(2, n_init=5, random_state=0).fit_predict(features[members])
+            y_m = ds.y[members]
+            row["halves"] = [_top(np.bincount(y_m[halves == h], minlength=table.shape[1])) for h in (0, 1)]
+        clusters.append(row)
+    unit = w / np.maximum(np.linalg.norm(w, axis=0, keepdims=True), 1e-12)
+    corr = unit.T @ unit
+    used = [c for c in range(k) if (assign == c).any()]
+    centroids = {c: features[assign == c].mean(axis=0) for c in used}
+    spread = {c: np.sqrt(((features[assign == c] - centroids[c]) ** 2).sum(axis=1).mean()) for c in used}
+    distance = {(i, j): float(np.linalg.norm(centroids[i] - centroids[j]) / (0.5 * (spread[i] + spread[j]) + 1e-12))
+                for i in used for j in used if i < j}
+    kmeans = KMeans(k, n_init=10, random_state=0).fit_predict(features)
+    return {"run": run_dir, "checkpoint": ckpt, "acc": metrics.hungarian_acc(ds.y, assign), "clusters": clusters,
+            "merge_by_posterior_correlation": [
+                {"pair": [i, j], "value": v}
+                for v, i, j in sorted(((float(corr[i, j]), i, j) for i in range(k) for j in range(i + 1, k)),
+                                      reverse=True)[:3]],
+            "merge_by_d_centroid_distance": [{"pair": list(p), "value": v}
+                                             for p, v in sorted(distance.items(), key=lambda kv: kv[1])[:3]],
+            "kmeans_on_d_features_acc": metrics.hungarian_acc(ds.y, kmeans)}
+
+
+def markdown(report: dict) -> list[str]:
+    lines = [f"{report['checkpoint']}: Hungarian ACC {report['acc']:.3f}", "",
+             "| cluster | size | largest classes (class:count) | purity | D logit | 2-means halves in D features |",
+             "|---|---|---|---|---|---|"]
+    for r in report["clusters"]:
+        halves = " / ".join(r.get("halves", []))
+        lines.append(f"| {r['cluster']} | {r['size']} | {r['top_classes']} | {r['purity']:.2f} | "
+                     f"{r['d_logit']:.2f} | {halves} |")
+    for key, what in (("merge_by_posterior_correlation", "posterior correlation, highest"),
+                      ("merge_by_d_centroid_distance", "D-feature centroid distance / spread, lowest")):
+        lines += ["", f"merge candidates ({what}): " + ", ".join(
+            f"{m['pair'][0]}+{m['pair'][1]} {m['value']:.3f}" for m in report[key])]
+    lines += ["", f"k-means (K = {len(report['clusters'])}) on D's features: ACC {report['kmeans_on_d_features_acc']:.3f}"]
+    return lines
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("run_dir", help="the --out folder of a gan-em cluster run on labelled data")
+    p.add_argument("--data-dir", help="IDX folder, when the run's data folder has moved")
+    p.add_argument("--out", help="also write the report as JSON here")
+    a = p.parse_args(argv)
+    from gan_em_tf.errors import UserError
+
+    try:
+        report = diagnose(a.run_dir, a.data_dir)
+    except UserError as e:
+        print(f"partition_diagnostics: {e}", file=sys.stderr)
+        return 2
+    print("\n".join(markdown(report)))
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""The optional split-and-merge move (gan_em/split_merge.py) on hand-made soft labels, and inside the EM loop."""
+import numpy as np
+import pytest
+
+from gan_em_tf.gan_em import split_merge
+
+
+def test_split_scores_are_w_weighted_means_of_each_class_logit():
+    w = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    logits = np.array([[2.0, 9.0], [9.0, -1.0], [0.0, 4.0]])
+    # cluster 0: (1·2 + 0·9 + 0.5·0) / 1.5; cluster 1: (0·9 + 1·(−1) + 0.5·4) / 1.5
+    np.testing.assert_allclose(split_merge.split_scores(w, logits), [2.0 / 1.5, 1.0 / 1.5])
+
+
+def test_choose_move_splits_the_worst_covered_cluster_and_merges_the_most_correlated_other_pair():
+    # 8 samples, K = 4. Clusters 2 and 3 share samples 4–7 (correlated); cluster 0 is also correlated
+    # with 1 but is the split candidate (highest logit), so it may not be merged.
+    w = np.array([[0.5, 0.5, 0, 0], [0.5, 0.5, 0, 0], [0.9, 0.1, 0, 0], [0, 1.0, 0, 0],
+                  [0, 0, 0.6, 0.4], [0, 0, 0.5, 0.5], [0, 0, 0.7, 0.3], [0, 0, 1.0, 0]])
+    logits = np.zeros((8, 4))
+    logits[:, 0] = 3.0
+    k, i, j = split_merge.choose_move(w, logits)
+    assert k == 0 and (i, j) == (2, 3)  # 2 holds more mass than 3, so 3 is the freed column
+
+
+def test_apply_move_keeps_every_row_a_distribution_and_moves_the_right_mass():
+    rng = np.random.default_rng(0)
+    w = rng.dirichlet(np.ones(4), size=10)
+    second = np.zeros(10, bool)
+    second[[1, 4, 7]] = True
+    out = split_merge.apply_move(w, k=0, i=1, j=2, second_half=second)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0)
+    np.testing.assert_allclose(out[~second, 1], w[~second, 1] + w[~second, 2])  # merged
+    np.testing.assert_allclose(out[second, 2], w[second, 0])  # the split half's w_k now in the freed column
+    assert np.all(out[second, 0] == 0) and np.all(out[~second, 2] == 0)
+    np.testing.assert_allclose(out[:, 3], w[:, 3])  # untouched
+    with pytest.raises(ValueError):
+        split_merge.apply_move(w, 0, 0, 2, second)
+
+
+def test_halves_marks_the_smaller_of_two_separated_groups():
+    rng = np.random.default_rng(1)
+    feats = np.concatenate([rng.normal(0, 0.1, (5, 3)), rng.normal(5, 0.1, (3, 3))])
+    np.testing.assert_array_equal(split_merge.halves(feats, seed=0), [False] * 5 + [True] * 3)
+
+
+def test_the_loop_applies_a_move_between_iterations_but_not_after_the_last():
+    from test_models import _tiny_gan_em
+    from gan_em_tf.config import ScheduleConfig
+
+    model, x = _tiny_gan_em(ScheduleConfig(iterations=2, m_epochs=1, e_steps=2), split_merge_every=1)
+    model.em_iteration(x, verbose=0)
+    assert model.split_merge_due()
+    before = model.w.copy()
+    logs = model.split_merge_move(x)
+    k, i, j = (int(logs[key]) for key in ("sm_split", "sm_merge_into", "sm_freed"))
+    assert len({k, i, j}) == 3 and logs["sm_moved"] >= 0
+    np.testing.assert_allclose(model.w.sum(axis=1), 1.0, rtol=1e-5)
+    assert not np.allclose(model.w, before)
+    model.em_iteration(x, verbose=0)
+    assert not model.split_merge_due()  # the run's final w is the E-step's, unmoved
