@@ -89,6 +89,7 @@ def _bad(tmp_path):
         (["--clusters", "400", "--limit", "300"], "--clusters"),
         (["--iterations", "0"], "--iterations"),
         (["--split-merge-every", "-1"], "--split-merge-every"),
+        (["--split-merge-every", "1", "--clusters", "2"], "--split-merge-every"),
         (["--labels", "100", "--split-merge-every", "1"], "--split-merge-every"),
         (["--out-subdir-of-file"], "--out"),
     ], blocker

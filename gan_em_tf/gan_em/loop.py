@@ -297,6 +297,8 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         raise UserError(f"--embed-dim must be positive, got {cfg.embed_dim}")
     if cfg.train.split_merge_every < 0:
         raise UserError(f"--split-merge-every must be 0 (off) or positive, got {cfg.train.split_merge_every}")
+    if cfg.train.split_merge_every and k < 3:
+        raise UserError(f"--split-merge-every needs --clusters of at least 3 (split one, merge two), got {k}")
     if cfg.train.split_merge_every and cfg.semi_supervised:
         raise UserError("--split-merge-every is for clustering; with --labels the clusters are the classes, "
                         "drop one of the two flags")
