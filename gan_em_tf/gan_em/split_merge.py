@@ -18,7 +18,7 @@ uses densities:
 
 The next M-step then trains G's class j and D's unit j on that half. All
 functions here are pure NumPy on (w, logits, features) so they can be tested on
-hand-made cases; :meth:`GanEm.split_merge` feeds them the networks' outputs.
+hand-made cases; :meth:`GanEm.split_merge_move` feeds them the networks' outputs.
 """
 from __future__ import annotations
 
