@@ -44,6 +44,7 @@ def diagnose(run_dir: str, data_dir: str | None = None) -> dict:
     from gan_em_tf import metrics, networks, rundir
     from gan_em_tf.config import RunConfig
     from gan_em_tf.errors import UserError
+    from gan_em_tf.gan_em import split_merge
 
     cfg_path = os.path.join(run_dir, "config.json")
     ckpt = rundir.latest_checkpoint(run_dir)
@@ -62,22 +63,22 @@ def diagnose(run_dir: str, data_dir: str | None = None) -> dict:
         w = s["w"]
     assign = w.argmax(axis=1)
     table = metrics.contingency(ds.y, assign)  # [clusters, classes]; rows only up to the largest used cluster
-    logits = disc.predict(ds.x, batch_size=500, verbose=0)
-    features = keras.Model(disc.inputs, disc.layers[-2].output).predict(ds.x, batch_size=500, verbose=0)
+    features, logits = keras.Model(disc.inputs, [disc.layers[-2].output, disc.output]).predict(
+        ds.x, batch_size=500, verbose=0)
+    d_logit = split_merge.split_scores(w, logits[:, :k])
     clusters = []
     for c in range(k):
         members = assign == c
         counts = table[c] if c < table.shape[0] else np.zeros(table.shape[1], int)
         row = {"cluster": c, "size": int(members.sum()), "top_classes": _top(counts),
                "purity": float(counts.max() / max(1, members.sum())),
-               "d_logit": float((w[:, c] * logits[:, c]).sum() / w[:, c].sum())}
-        if members.sum() >= 2:
-            halves = KMeans(2, n_init=5, random_state=0).fit_predict(features[members])
+               "d_logit": float(d_logit[c])}
+        if members.sum() >= 2:  # the split the --split-merge-every move would make (smaller half first)
+            smaller = split_merge.halves(features[members], seed=0)
             y_m = ds.y[members]
-            row["halves"] = [_top(np.bincount(y_m[halves == h], minlength=table.shape[1])) for h in (0, 1)]
+            row["halves"] = [_top(np.bincount(y_m[h], minlength=table.shape[1])) for h in (smaller, ~smaller)]
         clusters.append(row)
-    unit = w / np.maximum(np.linalg.norm(w, axis=0, keepdims=True), 1e-12)
-    corr = unit.T @ unit
+    corr = split_merge.merge_scores(w)
     used = [c for c in range(k) if (assign == c).any()]
     centroids = {c: features[assign == c].mean(axis=0) for c in used}
     spread = {c: np.sqrt(((features[assign == c] - centroids[c]) ** 2).sum(axis=1).mean()) for c in used}
