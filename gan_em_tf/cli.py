@@ -103,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "adapted): the cluster D's class unit separates worst from G's fakes is split in two by "
                         "k-means on D's features, into the column freed by merging the two clusters whose "
                         "posteriors correlate most. For clustering only; not in the paper (default: 0, off)")
+    g.add_argument("--split-merge-start", type=int, metavar="S",
+                   help="with --split-merge-every N: the first move follows EM iteration S, then S+N, S+2N, ... "
+                        "Moves help once the partition has settled and hurt from the start (paper_repro/RESULTS.md) "
+                        "(default: 0, i.e. moves after iterations N, 2N, ...)")
     g.add_argument("--weight-init", choices=("glorot", "normal"),
                    help="kernel initialisation of G, D and E: glorot (Keras' default) or normal, N(0, 0.02) as the "
                         "authors' code initialises its conv, transposed-conv and linear layers (default: glorot)")
@@ -181,7 +185,8 @@ def _train_config(a):
                  "lr_e": a.lr_e, "generator_loss": a.generator_loss, "d_fake_targets": a.fake_targets, "init": a.init,
                  "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm,
                  "reset_optimizers": a.reset_optimizers, "g_class_start": a.g_class_start,
-                 "weight_init": a.weight_init, "split_merge_every": a.split_merge_every}
+                 "weight_init": a.weight_init, "split_merge_every": a.split_merge_every,
+                 "split_merge_start": a.split_merge_start}
     return dataclasses.replace(t, **{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -151,9 +151,10 @@ class GanEm:
         return {**m_logs, **e_logs}
 
     def split_merge_due(self) -> bool:
-        """Whether a split/merge move follows the iteration just completed (never after the last one)."""
-        every = self.cfg.train.split_merge_every
-        return bool(every) and self.iteration % every == 0 and self.iteration < self.cfg.schedule.iterations
+        """Whether a split/merge move follows the iteration just completed: after S, S + N, ... (never the last)."""
+        every, start, it = self.cfg.train.split_merge_every, self.cfg.train.split_merge_start, self.iteration
+        return (bool(every) and it >= max(start, 1) and (it - start) % every == 0
+                and it < self.cfg.schedule.iterations)
 
     def split_merge_move(self, x: np.ndarray, batch_size: int = 500) -> dict:
         """One split-and-merge move on w (``--split-merge-every``; not in the paper; see :mod:`split_merge`)."""
@@ -297,6 +298,10 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         raise UserError(f"--embed-dim must be positive, got {cfg.embed_dim}")
     if cfg.train.split_merge_every < 0:
         raise UserError(f"--split-merge-every must be 0 (off) or positive, got {cfg.train.split_merge_every}")
+    if cfg.train.split_merge_start < 0:
+        raise UserError(f"--split-merge-start must be 0 or positive, got {cfg.train.split_merge_start}")
+    if cfg.train.split_merge_start and not cfg.train.split_merge_every:
+        raise UserError("--split-merge-start needs --split-merge-every N (the moves are off without it)")
     if cfg.train.split_merge_every and k < 3:
         raise UserError(f"--split-merge-every needs --clusters of at least 3 (split one, merge two), got {k}")
     if cfg.train.split_merge_every and cfg.semi_supervised:
