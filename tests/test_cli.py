@@ -91,6 +91,8 @@ def _bad(tmp_path):
         (["--split-merge-every", "-1"], "--split-merge-every"),
         (["--split-merge-every", "1", "--clusters", "2"], "--split-merge-every"),
         (["--labels", "100", "--split-merge-every", "1"], "--split-merge-every"),
+        (["--split-merge-start", "3"], "--split-merge-every"),
+        (["--split-merge-every", "2", "--split-merge-start", "-1"], "--split-merge-start"),
         (["--out-subdir-of-file"], "--out"),
     ], blocker
 

@@ -59,3 +59,15 @@ def test_the_loop_applies_a_move_between_iterations_but_not_after_the_last():
     assert not np.allclose(model.w, before)
     model.em_iteration(x, verbose=0)
     assert not model.split_merge_due()  # the run's final w is the E-step's, unmoved
+
+
+@pytest.mark.parametrize("every, start, moves", [(2, 0, [2, 4, 6]), (2, 3, [3, 5]), (3, 5, [5]), (0, 0, [])])
+def test_moves_follow_iterations_start_then_every_n_but_never_the_last(every, start, moves):
+    from types import SimpleNamespace
+    from gan_em_tf.config import RunConfig, ScheduleConfig, TrainConfig
+    from gan_em_tf.gan_em.loop import GanEm
+
+    cfg = RunConfig(train=TrainConfig(split_merge_every=every, split_merge_start=start),
+                    schedule=ScheduleConfig(iterations=7))
+    due = [it for it in range(1, 8) if GanEm.split_merge_due(SimpleNamespace(cfg=cfg, iteration=it))]
+    assert due == moves
