@@ -142,8 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder to write (must be new or empty)")
     o.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     o.add_argument("--resume", action="store_true",
-                   help="continue the interrupted run in --out from its last completed EM iteration "
-                        "(its config.json is used; other training flags are ignored)")
+                   help="continue the run in --out from its last completed EM iteration with its config.json. "
+                        "Only --iterations (to extend a finished run or end earlier), --split-merge-every and "
+                        "--split-merge-start may change, and are written to config.json; other training flags "
+                        "are ignored")
     o.add_argument("--no-export", action="store_true", help="skip writing saved_model/ at the end")
     c.set_defaults(func=cmd_cluster)
 
@@ -215,6 +217,23 @@ def _positive(name: str, value) -> None:
         raise UserError(f"{name} must be a positive integer, got {value}")
 
 
+def _resumed_config(a, cfg):
+    """The run's config.json with the few settings a resume may change: ``--iterations`` (extend or end the run
+    earlier) and the split/merge schedule, which only act on iterations still to come. Written back to config.json."""
+    from gan_em_tf import rundir
+
+    done = rundir.completed_iterations(a.out)
+    if a.iterations is not None and a.iterations < done:
+        raise UserError(f"--iterations {a.iterations} with --resume: {a.out} has already completed {done} EM "
+                        f"iterations; pass at least {done}")
+    schedule = {"iterations": a.iterations}
+    train = {"split_merge_every": a.split_merge_every, "split_merge_start": a.split_merge_start}
+    cfg.schedule = dataclasses.replace(cfg.schedule, **{k: v for k, v in schedule.items() if v is not None})
+    cfg.train = dataclasses.replace(cfg.train, **{k: v for k, v in train.items() if v is not None})
+    rundir.write_json(os.path.join(a.out, "config.json"), cfg.to_dict())
+    return cfg
+
+
 def cmd_cluster(a) -> int:
     from gan_em_tf import data as data_lib
     from gan_em_tf import rundir
@@ -225,7 +244,7 @@ def cmd_cluster(a) -> int:
         _positive("--" + flag.replace("_", "-"), getattr(a, flag))
     if a.resume:
         rundir.prepare(a.out, overwrite=a.overwrite, resume=True)
-        cfg = RunConfig.from_dict(rundir.read_json(os.path.join(a.out, "config.json")))
+        cfg = _resumed_config(a, RunConfig.from_dict(rundir.read_json(os.path.join(a.out, "config.json"))))
     else:
         train = _train_config(a)
         runtime = RuntimeConfig(strategy=a.strategy, jit_compile=a.xla, mixed_precision=a.mixed_precision,

@@ -120,6 +120,12 @@ def latest_checkpoint(run_dir: str) -> str | None:
     return os.path.join(root, done[-1]) if done else None
 
 
+def completed_iterations(run_dir: str) -> int:
+    """How many EM iterations the newest checkpoint in ``run_dir`` holds (0 without one)."""
+    ckpt = latest_checkpoint(run_dir)
+    return int(os.path.basename(ckpt)[len("iter-"):]) if ckpt else 0
+
+
 def load_networks(ckpt: str, networks: dict) -> None:
     for name, net in networks.items():
         net.load_weights(os.path.join(ckpt, f"{name}.weights.h5"))

@@ -1,4 +1,5 @@
-"""A run killed mid-way and resumed with --resume ends exactly where an uninterrupted run ends."""
+"""A run killed mid-way and resumed with --resume ends exactly where an uninterrupted run ends; so does a
+finished run extended with --resume --iterations N."""
 import json
 import os
 import signal
@@ -52,3 +53,15 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     s_full = json.load(open(os.path.join(full, "summary.json")))
     s_part = json.load(open(os.path.join(part, "summary.json")))
     assert s_full["acc"] == s_part["acc"] and s_part["iterations"] == 3
+
+    # a finished run extended with --resume --iterations ends where a longer run ends; shortening it is refused
+    short = str(tmp_path / "short")
+    assert gan_em(*ARGS, "--iterations", "2", "--out", short).returncode == 0
+    fewer = gan_em("cluster", "--out", short, "--resume", "--iterations", "1")
+    assert fewer.returncode == 2 and "already completed 2" in fewer.stderr and "Traceback" not in fewer.stderr
+    extended = gan_em("cluster", "--out", short, "--resume", "--iterations", "3")
+    assert extended.returncode == 0, extended.stderr[-2000:]
+    assert json.load(open(os.path.join(short, "config.json")))["schedule"]["iterations"] == 3
+    assert strip(open(os.path.join(short, "metrics.csv")).read().splitlines()) == strip(rows_full)
+    np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
+                                  np.load(os.path.join(short, "assignments.npy")))
