@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --split-merge-every N: the first move follows EM iteration S, then S+N, S+2N, ... "
                         "Moves help once the partition has settled and hurt from the start (paper_repro/RESULTS.md) "
                         "(default: 0, i.e. moves after iterations N, 2N, ...)")
+    g.add_argument("--split-merge-whiten", type=int, metavar="d",
+                   help="with --split-merge-every: split the chosen cluster by 2-means on the top d principal "
+                        "components of D's features, each scaled to unit variance, instead of on the raw features "
+                        "(default: 0, raw features)")
     g.add_argument("--weight-init", choices=("glorot", "normal"),
                    help="kernel initialisation of G, D and E: glorot (Keras' default) or normal, N(0, 0.02) as the "
                         "authors' code initialises its conv, transposed-conv and linear layers (default: glorot)")
@@ -143,9 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     o.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last completed EM iteration with its config.json. "
-                        "Only --iterations (to extend a finished run or end earlier), --split-merge-every and "
-                        "--split-merge-start may change, and are written to config.json; other training flags "
-                        "are ignored")
+                        "Only --iterations (to extend a finished run or end earlier) and the --split-merge-* flags "
+                        "may change, and are written to config.json; other training flags are ignored")
     o.add_argument("--no-export", action="store_true", help="skip writing saved_model/ at the end")
     c.set_defaults(func=cmd_cluster)
 
@@ -188,7 +191,7 @@ def _train_config(a):
                  "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm,
                  "reset_optimizers": a.reset_optimizers, "g_class_start": a.g_class_start,
                  "weight_init": a.weight_init, "split_merge_every": a.split_merge_every,
-                 "split_merge_start": a.split_merge_start}
+                 "split_merge_start": a.split_merge_start, "split_merge_whiten": a.split_merge_whiten}
     return dataclasses.replace(t, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -227,7 +230,8 @@ def _resumed_config(a, cfg):
         raise UserError(f"--iterations {a.iterations} with --resume: {a.out} has already completed {done} EM "
                         f"iterations; pass at least {done}")
     schedule = {"iterations": a.iterations}
-    train = {"split_merge_every": a.split_merge_every, "split_merge_start": a.split_merge_start}
+    train = {"split_merge_every": a.split_merge_every, "split_merge_start": a.split_merge_start,
+             "split_merge_whiten": a.split_merge_whiten}
     cfg.schedule = dataclasses.replace(cfg.schedule, **{k: v for k, v in schedule.items() if v is not None})
     cfg.train = dataclasses.replace(cfg.train, **{k: v for k, v in train.items() if v is not None})
     rundir.write_json(os.path.join(a.out, "config.json"), cfg.to_dict())

@@ -93,6 +93,7 @@ def _bad(tmp_path):
         (["--labels", "100", "--split-merge-every", "1"], "--split-merge-every"),
         (["--split-merge-start", "3"], "--split-merge-every"),
         (["--split-merge-every", "2", "--split-merge-start", "-1"], "--split-merge-start"),
+        (["--split-merge-every", "2", "--split-merge-whiten", "-1"], "--split-merge-whiten"),
         (["--out-subdir-of-file"], "--out"),
     ], blocker
 

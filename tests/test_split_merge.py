@@ -71,3 +71,12 @@ def test_moves_follow_iterations_start_then_every_n_but_never_the_last(every, st
                     schedule=ScheduleConfig(iterations=7))
     due = [it for it in range(1, 8) if GanEm.split_merge_due(SimpleNamespace(cfg=cfg, iteration=it))]
     assert due == moves
+
+
+def test_whitened_halves_find_a_bimodal_direction_that_a_larger_spread_hides_from_raw_2_means():
+    rng = np.random.default_rng(0)
+    group = np.arange(200) < 80  # the smaller half
+    feats = np.stack([rng.normal(0, 10, 200), np.where(group, 1.0, -1.0) + rng.normal(0, 0.1, 200)], axis=1)
+    np.testing.assert_array_equal(split_merge.halves(feats, seed=0, whiten=2), group)
+    raw = split_merge.halves(feats, seed=0)
+    assert 0.3 < np.mean(raw == group) < 0.7  # raw 2-means cuts along the wide, unimodal axis

@@ -164,7 +164,8 @@ class GanEm:
         k, i, j = split_merge.choose_move(self.w, logits[:, :self.k])
         members = np.flatnonzero(self.w.argmax(axis=1) == k)
         second = np.zeros(len(x), bool)
-        second[members[split_merge.halves(features[members], self.cfg.runtime.seed)]] = True
+        second[members[split_merge.halves(features[members], self.cfg.runtime.seed,
+                                                       whiten=self.cfg.train.split_merge_whiten)]] = True
         self.w = split_merge.apply_move(self.w, k, i, j, second)
         return {"sm_split": float(k), "sm_merge_into": float(i), "sm_freed": float(j), "sm_moved": float(second.sum())}
 
@@ -300,6 +301,9 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         raise UserError(f"--split-merge-every must be 0 (off) or positive, got {cfg.train.split_merge_every}")
     if cfg.train.split_merge_start < 0:
         raise UserError(f"--split-merge-start must be 0 or positive, got {cfg.train.split_merge_start}")
+    if cfg.train.split_merge_whiten < 0:
+        raise UserError(f"--split-merge-whiten must be 0 (raw features) or positive, "
+                        f"got {cfg.train.split_merge_whiten}")
     if cfg.train.split_merge_start and not cfg.train.split_merge_every:
         raise UserError("--split-merge-start needs --split-merge-every N (the moves are off without it)")
     if cfg.train.split_merge_every and k < 3:

@@ -14,7 +14,8 @@ uses densities:
 * merge candidate: the pair (i, j), both ≠ k, whose posteriors correlate most
   over the data, wᵢ·wⱼ / |wᵢ||wⱼ| (SMEM's criterion);
 * the move: w_i ← w_i + w_j; cluster k's members are split in two by k-means on
-  D's penultimate features, and the w_k of one half moves to the freed column j.
+  D's penultimate features (optionally on their whitened top principal components,
+  ``--split-merge-whiten``), and the w_k of one half moves to the freed column j.
 
 The next M-step then trains G's class j and D's unit j on that half. All
 functions here are pure NumPy on (w, logits, features) so they can be tested on
@@ -66,12 +67,21 @@ def apply_move(w: np.ndarray, k: int, i: int, j: int, second_half: np.ndarray) -
     return out
 
 
-def halves(features: np.ndarray, seed: int) -> np.ndarray:
-    """Boolean mask of the smaller of two k-means (k = 2) groups of ``features``."""
+def halves(features: np.ndarray, seed: int, whiten: int = 0) -> np.ndarray:
+    """Boolean mask of the smaller of two k-means (k = 2) groups of ``features``.
+
+    ``whiten`` > 0: cluster the features' top ``whiten`` principal components, each scaled to unit variance
+    (a Mahalanobis-like 2-means, so the directions of largest within-cluster variance, e.g. stroke width and
+    slant, do not decide the split alone); 0: the raw features.
+    """
     from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
 
     if len(features) < 2:
         return np.zeros(len(features), bool)
+    dims = min(whiten, len(features) - 1, features.shape[1])
+    if dims > 0:
+        features = PCA(dims, whiten=True, random_state=seed).fit_transform(features)
     labels = KMeans(2, n_init=5, random_state=seed).fit_predict(features)
     smaller = int(np.bincount(labels, minlength=2).argmin())
     return labels == smaller
