@@ -1,6 +1,6 @@
 """Where a clustering run is stuck: its clusters against the true classes, and split/merge candidates.
 
-    python paper_repro/partition_diagnostics.py RUN_DIR [--data-dir DIR] [--out FILE.json]
+    python paper_repro/partition_diagnostics.py RUN_DIR [--whiten d] [--data-dir DIR] [--out FILE.json]
 
 Not a table or figure of the paper: the evidence behind RESULTS.md's reading of the
 K = 10 plateau on MNIST-test. For the newest checkpoint of a ``gan-em cluster`` run on
@@ -11,10 +11,14 @@ labelled data it prints, per cluster (argmax w):
   (Eq. 2). σ(logit) = D_k(x), so a high value means D still tells the cluster's
   reals from G's class-k fakes: G covers that cluster's data badly. This is the
   GAN analogue of the local-KL split criterion of split-and-merge EM (Ueda et al.,
-  2000); it is a diagnostic, nothing in the package splits clusters;
+  2000), and the split criterion of ``--split-merge-every``;
 * ``2-means in D features``: the two largest classes of each half when the
-  cluster's members are split by k-means (k = 2) on D's penultimate layer, i.e.
-  whether an available feature space separates a merged cluster;
+  cluster's members are split by k-means (k = 2) on D's penultimate layer, the
+  split a ``--split-merge-every`` move makes (``--whiten d``: on the whitened top d
+  principal components, as ``--split-merge-whiten d``), i.e. whether that feature
+  space separates a merged cluster;
+* ``within/total``: the two halves' within-half sum of squares over the cluster's
+  total, in the same feature space (low: the cluster is bimodal there);
 
 and two merge criteria: the cluster pairs whose posteriors correlate most over the data
 (Ueda's, wᵢ·wⱼ / |wᵢ||wⱼ|) and those whose centroids in D's features are closest relative
@@ -36,7 +40,8 @@ def _top(counts: np.ndarray, n: int = 2) -> str:
     return ", ".join(f"{int(c)}:{int(counts[c])}" for c in np.argsort(counts)[::-1][:n])
 
 
-def diagnose(run_dir: str, data_dir: str | None = None) -> dict:
+def diagnose(run_dir: str, data_dir: str | None = None, whiten: int | None = None) -> dict:
+    """The report; ``whiten`` None: the run's own ``split_merge_whiten``."""
     import keras
     from sklearn.cluster import KMeans
 
@@ -57,6 +62,7 @@ def diagnose(run_dir: str, data_dir: str | None = None) -> dict:
     if ds.y is None:
         raise UserError(f"{ds.name} has no class labels to diagnose against")
     k = cfg.clusters
+    whiten = cfg.train.split_merge_whiten if whiten is None else whiten
     disc = networks.build_discriminator(ds.shape, k)
     rundir.load_networks(ckpt, {"discriminator": disc})
     with np.load(os.path.join(ckpt, "state.npz")) as s:
@@ -74,9 +80,14 @@ def diagnose(run_dir: str, data_dir: str | None = None) -> dict:
                "purity": float(counts.max() / max(1, members.sum())),
                "d_logit": float(d_logit[c])}
         if members.sum() >= 2:  # the split the --split-merge-every move would make (smaller half first)
-            smaller = split_merge.halves(features[members], seed=0)
-            y_m = ds.y[members]
+            f_m, y_m = features[members], ds.y[members]
+            smaller = split_merge.halves(f_m, seed=0, whiten=whiten)
             row["halves"] = [_top(np.bincount(y_m[h], minlength=table.shape[1])) for h in (smaller, ~smaller)]
+            if whiten:
+                from sklearn.decomposition import PCA
+                f_m = PCA(min(whiten, len(f_m) - 1, f_m.shape[1]), whiten=True, random_state=0).fit_transform(f_m)
+            row["within_total"] = float(sum(((f_m[h] - f_m[h].mean(axis=0)) ** 2).sum() for h in (smaller, ~smaller)
+                                            if h.any()) / max(((f_m - f_m.mean(axis=0)) ** 2).sum(), 1e-12))
         clusters.append(row)
     corr = split_merge.merge_scores(w)
     used = [c for c in range(k) if (assign == c).any()]
@@ -85,7 +96,7 @@ def diagnose(run_dir: str, data_dir: str | None = None) -> dict:
     distance = {(i, j): float(np.linalg.norm(centroids[i] - centroids[j]) / (0.5 * (spread[i] + spread[j]) + 1e-12))
                 for i in used for j in used if i < j}
     kmeans = KMeans(k, n_init=10, random_state=0).fit_predict(features)
-    return {"run": run_dir, "checkpoint": ckpt, "acc": metrics.hungarian_acc(ds.y, assign), "clusters": clusters,
+    return {"run": run_dir, "checkpoint": ckpt, "whiten": whiten, "acc": metrics.hungarian_acc(ds.y, assign), "clusters": clusters,
             "merge_by_posterior_correlation": [
                 {"pair": [i, j], "value": v}
                 for v, i, j in sorted(((float(corr[i, j]), i, j) for i in range(k) for j in range(i + 1, k)),
@@ -96,13 +107,16 @@ def diagnose(run_dir: str, data_dir: str | None = None) -> dict:
 
 
 def markdown(report: dict) -> list[str]:
+    space = "D features" + (f", whitened top {report['whiten']} PCs" if report.get("whiten") else "")
     lines = [f"{report['checkpoint']}: Hungarian ACC {report['acc']:.3f}", "",
-             "| cluster | size | largest classes (class:count) | purity | D logit | 2-means halves in D features |",
-             "|---|---|---|---|---|---|"]
+             f"| cluster | size | largest classes (class:count) | purity | D logit | 2-means halves in {space} "
+             "| within/total |",
+             "|---|---|---|---|---|---|---|"]
     for r in report["clusters"]:
         halves = " / ".join(r.get("halves", []))
+        within = f"{r['within_total']:.3f}" if "within_total" in r else ""
         lines.append(f"| {r['cluster']} | {r['size']} | {r['top_classes']} | {r['purity']:.2f} | "
-                     f"{r['d_logit']:.2f} | {halves} |")
+                     f"{r['d_logit']:.2f} | {halves} | {within} |")
     for key, what in (("merge_by_posterior_correlation", "posterior correlation, highest"),
                       ("merge_by_d_centroid_distance", "D-feature centroid distance / spread, lowest")):
         lines += ["", f"merge candidates ({what}): " + ", ".join(
@@ -115,12 +129,15 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir", help="the --out folder of a gan-em cluster run on labelled data")
     p.add_argument("--data-dir", help="IDX folder, when the run's data folder has moved")
+    p.add_argument("--whiten", type=int, metavar="d",
+                   help="split each cluster on the whitened top d principal components of D's features "
+                        "(default: the run's --split-merge-whiten; 0: raw features)")
     p.add_argument("--out", help="also write the report as JSON here")
     a = p.parse_args(argv)
     from gan_em_tf.errors import UserError
 
     try:
-        report = diagnose(a.run_dir, a.data_dir)
+        report = diagnose(a.run_dir, a.data_dir, a.whiten)
     except UserError as e:
         print(f"partition_diagnostics: {e}", file=sys.stderr)
         return 2

@@ -75,7 +75,7 @@ def test_partition_diagnostics_reads_a_run_and_agrees_with_its_summary(tiny_run,
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
     script = os.path.join(ROOT, "paper_repro", "partition_diagnostics.py")
     out = tmp_path / "diag.json"
-    proc = subprocess.run([sys.executable, script, run_dir, "--out", str(out)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, script, run_dir, "--whiten", "3", "--out", str(out)], capture_output=True, text=True,
                           timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.load(open(out))
@@ -87,8 +87,10 @@ def test_partition_diagnostics_reads_a_run_and_agrees_with_its_summary(tiny_run,
         if r["size"]:
             largest = int(r["top_classes"].split(",")[0].split(":")[1])
             assert abs(r["purity"] - largest / r["size"]) < 1e-9
+        if r["size"] >= 2:
+            assert 0.0 <= r["within_total"] <= 1.0 + 1e-6  # 2-means never adds to the cluster's sum of squares
     assert len(report["merge_by_posterior_correlation"]) == 3 and 0 <= report["kmeans_on_d_features_acc"] <= 1
-    assert "| cluster | size |" in proc.stdout
+    assert "| cluster | size |" in proc.stdout and "whitened top 3 PCs" in proc.stdout and report["whiten"] == 3
 
     empty = tmp_path / "not_a_run"
     empty.mkdir()
