@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --split-merge-every N: the first move follows EM iteration S, then S+N, S+2N, ... "
                         "Moves help once the partition has settled and hurt from the start (paper_repro/RESULTS.md) "
                         "(default: 0, i.e. moves after iterations N, 2N, ...)")
+    g.add_argument("--split-merge-mode", choices=("smem", "pair"),
+                   help="the move: smem splits one cluster and merges two others (above); pair pools the two "
+                        "clusters whose posteriors correlate most and splits them again by the same 2-means, one "
+                        "half per column (default: smem)")
     g.add_argument("--split-merge-whiten", type=int, metavar="d",
                    help="with --split-merge-every: split the chosen cluster by 2-means on the top d principal "
                         "components of D's features, each scaled to unit variance, instead of on the raw features "
@@ -191,7 +195,8 @@ def _train_config(a):
                  "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm,
                  "reset_optimizers": a.reset_optimizers, "g_class_start": a.g_class_start,
                  "weight_init": a.weight_init, "split_merge_every": a.split_merge_every,
-                 "split_merge_start": a.split_merge_start, "split_merge_whiten": a.split_merge_whiten}
+                 "split_merge_start": a.split_merge_start, "split_merge_whiten": a.split_merge_whiten,
+                 "split_merge_mode": a.split_merge_mode}
     return dataclasses.replace(t, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -231,7 +236,7 @@ def _resumed_config(a, cfg):
                         f"iterations; pass at least {done}")
     schedule = {"iterations": a.iterations}
     train = {"split_merge_every": a.split_merge_every, "split_merge_start": a.split_merge_start,
-             "split_merge_whiten": a.split_merge_whiten}
+             "split_merge_whiten": a.split_merge_whiten, "split_merge_mode": a.split_merge_mode}
     cfg.schedule = dataclasses.replace(cfg.schedule, **{k: v for k, v in schedule.items() if v is not None})
     cfg.train = dataclasses.replace(cfg.train, **{k: v for k, v in train.items() if v is not None})
     rundir.write_json(os.path.join(a.out, "config.json"), cfg.to_dict())

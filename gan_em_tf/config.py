@@ -62,6 +62,7 @@ class TrainConfig:
     g_class_start: int = 1  # EM iteration from which G's loss has its class-unit term (before: real/fake unit only)
     split_merge_every: int = 0  # N > 0: a split/merge move on w after every N-th EM iteration (not in the paper)
     split_merge_start: int = 0  # S > 0: moves after EM iterations S, S + N, S + 2N, ... (0: N, 2N, ...)
+    split_merge_mode: str = "smem"  # smem: split one cluster, merge a pair | pair: pool the closest pair, split it again
     split_merge_whiten: int = 0  # d > 0: split by 2-means on D's features' top d whitened principal components
     weight_init: str = "glorot"  # glorot (Keras default) | normal (N(0, 0.02), the authors' code)
     reset_optimizers: bool = False  # True: fresh optimizer state (step count, moments) every EM iteration, as the authors' code

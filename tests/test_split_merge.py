@@ -44,17 +44,19 @@ def test_halves_marks_the_smaller_of_two_separated_groups():
     np.testing.assert_array_equal(split_merge.halves(feats, seed=0), [False] * 5 + [True] * 3)
 
 
-def test_the_loop_applies_a_move_between_iterations_but_not_after_the_last():
+@pytest.mark.parametrize("mode", ["smem", "pair"])
+def test_the_loop_applies_a_move_between_iterations_but_not_after_the_last(mode):
     from test_models import _tiny_gan_em
     from gan_em_tf.config import ScheduleConfig
 
-    model, x = _tiny_gan_em(ScheduleConfig(iterations=2, m_epochs=1, e_steps=2), split_merge_every=1)
+    model, x = _tiny_gan_em(ScheduleConfig(iterations=2, m_epochs=1, e_steps=2), split_merge_every=1,
+                            split_merge_mode=mode)
     model.em_iteration(x, verbose=0)
     assert model.split_merge_due()
     before = model.w.copy()
     logs = model.split_merge_move(x)
     k, i, j = (int(logs[key]) for key in ("sm_split", "sm_merge_into", "sm_freed"))
-    assert len({k, i, j}) == 3 and logs["sm_moved"] >= 0
+    assert len({k, i, j}) == (3 if mode == "smem" else 2) and logs["sm_moved"] >= 0
     np.testing.assert_allclose(model.w.sum(axis=1), 1.0, rtol=1e-5)
     assert not np.allclose(model.w, before)
     model.em_iteration(x, verbose=0)
@@ -80,3 +82,19 @@ def test_whitened_halves_find_a_bimodal_direction_that_a_larger_spread_hides_fro
     np.testing.assert_array_equal(split_merge.halves(feats, seed=0, whiten=2), group)
     raw = split_merge.halves(feats, seed=0)
     assert 0.3 < np.mean(raw == group) < 0.7  # raw 2-means cuts along the wide, unimodal axis
+
+
+def test_pair_resplit_pools_the_most_correlated_pair_and_deals_it_out_again():
+    # clusters 0 and 1 share their samples (a 4/9 pair); cluster 2 stands apart
+    w = np.array([[0.6, 0.4, 0.0], [0.5, 0.5, 0.0], [0.4, 0.5, 0.1], [0.6, 0.3, 0.1], [0.0, 0.1, 0.9]])
+    i, j = split_merge.pair_to_resplit(w)
+    assert (i, j) == (0, 1)  # the larger of the pair first
+    second = np.array([False, True, True, False, False])
+    out = split_merge.resplit_pair(w, i, j, second)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0)
+    np.testing.assert_allclose(out[:, 2], w[:, 2])  # the other column is untouched
+    np.testing.assert_allclose(out[[0, 3], 0], [1.0, 0.9])
+    np.testing.assert_allclose(out[[1, 2], 1], [1.0, 0.9])
+    assert out[[1, 2], 0].sum() == 0 and out[[0, 3], 1].sum() == 0
+    with pytest.raises(ValueError):
+        split_merge.resplit_pair(w, 1, 1, second)

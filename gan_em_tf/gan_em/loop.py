@@ -161,12 +161,21 @@ class GanEm:
         disc = self.discriminator
         penultimate = keras.Model(disc.inputs, [disc.layers[-2].output, disc.output])
         features, logits = penultimate.predict(x, batch_size=batch_size, verbose=0)
-        k, i, j = split_merge.choose_move(self.w, logits[:, :self.k])
-        members = np.flatnonzero(self.w.argmax(axis=1) == k)
+        assign = self.w.argmax(axis=1)
+        if self.cfg.train.split_merge_mode == "pair":
+            i, j = split_merge.pair_to_resplit(self.w)
+            members = np.flatnonzero((assign == i) | (assign == j))
+            k = i  # the pooled pair is what gets split
+        else:
+            k, i, j = split_merge.choose_move(self.w, logits[:, :self.k])
+            members = np.flatnonzero(assign == k)
         second = np.zeros(len(x), bool)
         second[members[split_merge.halves(features[members], self.cfg.runtime.seed,
-                                                       whiten=self.cfg.train.split_merge_whiten)]] = True
-        self.w = split_merge.apply_move(self.w, k, i, j, second)
+                                          whiten=self.cfg.train.split_merge_whiten)]] = True
+        if self.cfg.train.split_merge_mode == "pair":
+            self.w = split_merge.resplit_pair(self.w, i, j, second)
+        else:
+            self.w = split_merge.apply_move(self.w, k, i, j, second)
         return {"sm_split": float(k), "sm_merge_into": float(i), "sm_freed": float(j), "sm_moved": float(second.sum())}
 
     def embed(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
@@ -231,8 +240,13 @@ def _log_line(it: int, n: int, row: dict) -> str:
     scores = " ".join(f"{k}={row[k]:.4f}" for k in ("acc", "nmi", "ari", "mean_attribute_error") if k in row)
     losses = " ".join(f"{k}={row[k]:.4f}" for k in ("d_loss", "g_loss", "info_loss", "e_loss", "e_acc", "label_error")
                       if k in row)
-    move = (f" | split {row['sm_split']:.0f} ({row['sm_moved']:.0f} to {row['sm_freed']:.0f}), "
-            f"merged {row['sm_freed']:.0f} into {row['sm_merge_into']:.0f}" if "sm_split" in row else "")
+    move = ""
+    if "sm_split" in row and row["sm_split"] == row["sm_merge_into"]:  # --split-merge-mode pair
+        move = (f" | re-split {row['sm_merge_into']:.0f}+{row['sm_freed']:.0f} "
+                f"({row['sm_moved']:.0f} to {row['sm_freed']:.0f})")
+    elif "sm_split" in row:
+        move = (f" | split {row['sm_split']:.0f} ({row['sm_moved']:.0f} to {row['sm_freed']:.0f}), "
+                f"merged {row['sm_freed']:.0f} into {row['sm_merge_into']:.0f}")
     return (f"[EM {it}/{n}] {scores} | phi min={row['phi_min']:.3f} max={row['phi_max']:.3f} "
             f"| {losses}{move} | {row['seconds']:.1f}s")
 
@@ -304,6 +318,8 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
     if cfg.train.split_merge_whiten < 0:
         raise UserError(f"--split-merge-whiten must be 0 (raw features) or positive, "
                         f"got {cfg.train.split_merge_whiten}")
+    if cfg.train.split_merge_mode not in ("smem", "pair"):
+        raise UserError(f"--split-merge-mode must be smem or pair, got {cfg.train.split_merge_mode!r}")
     if cfg.train.split_merge_start and not cfg.train.split_merge_every:
         raise UserError("--split-merge-start needs --split-merge-every N (the moves are off without it)")
     if cfg.train.split_merge_every and k < 3:

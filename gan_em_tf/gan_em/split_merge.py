@@ -17,7 +17,12 @@ uses densities:
   D's penultimate features (optionally on their whitened top principal components,
   ``--split-merge-whiten``), and the w_k of one half moves to the freed column j.
 
-The next M-step then trains G's class j and D's unit j on that half. All
+The next M-step then trains G's class j and D's unit j on that half.
+
+``--split-merge-mode pair`` makes a different move: the most correlated pair (i, j)
+is pooled and split in two again by the same 2-means, one half to each column. It
+keeps every cluster where it is and targets two clusters that share the same two
+classes half and half (on MNIST-test: two 4/9 clusters). All
 functions here are pure NumPy on (w, logits, features) so they can be tested on
 hand-made cases; :meth:`GanEm.split_merge_move` feeds them the networks' outputs.
 """
@@ -64,6 +69,27 @@ def apply_move(w: np.ndarray, k: int, i: int, j: int, second_half: np.ndarray) -
     out[:, j] = 0.0
     out[second_half, j] = out[second_half, k]
     out[second_half, k] = 0.0
+    return out
+
+
+def pair_to_resplit(w: np.ndarray) -> tuple[int, int]:
+    """(i, j) for a pair re-split (``--split-merge-mode pair``): the two clusters whose posteriors correlate most,
+    i the larger."""
+    corr = merge_scores(w)
+    i, j = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    mass = w.sum(axis=0)
+    return (int(i), int(j)) if mass[i] >= mass[j] else (int(j), int(i))
+
+
+def resplit_pair(w: np.ndarray, i: int, j: int, second_half: np.ndarray) -> np.ndarray:
+    """Pool clusters i and j and deal them out again: samples in ``second_half`` get w_i + w_j in column j, all
+    others in column i (every row keeps its sum; the other columns are untouched)."""
+    if i == j:
+        raise ValueError(f"a pair re-split needs two different clusters, got {i} twice")
+    out = w.copy()
+    pooled = out[:, i] + out[:, j]
+    out[:, i] = np.where(second_half, 0.0, pooled)
+    out[:, j] = np.where(second_half, pooled, 0.0)
     return out
 
 
