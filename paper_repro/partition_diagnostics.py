@@ -17,6 +17,8 @@ labelled data it prints, per cluster (argmax w):
   split a ``--split-merge-every`` move makes (``--whiten d``: on the whitened top d
   principal components, as ``--split-merge-whiten d``), i.e. whether that feature
   space separates a merged cluster;
+* ``top-2 separation``: the share of the cluster's two largest classes that the halves
+  put on their own side (1: the split parts them; 0.5: it cuts across them);
 * ``within/total``: the two halves' within-half sum of squares over the cluster's
   total, in the same feature space (low: the cluster is bimodal there);
 
@@ -83,6 +85,10 @@ def diagnose(run_dir: str, data_dir: str | None = None, whiten: int | None = Non
             f_m, y_m = features[members], ds.y[members]
             smaller = split_merge.halves(f_m, seed=0, whiten=whiten)
             row["halves"] = [_top(np.bincount(y_m[h], minlength=table.shape[1])) for h in (smaller, ~smaller)]
+            a_cls, b_cls = np.argsort(counts)[::-1][:2]  # the two largest classes: how well do the halves part them?
+            same = np.sum(smaller & (y_m == a_cls)) + np.sum(~smaller & (y_m == b_cls))
+            swapped = np.sum(smaller & (y_m == b_cls)) + np.sum(~smaller & (y_m == a_cls))
+            row["top2_separation"] = float(max(same, swapped) / max(1, counts[a_cls] + counts[b_cls]))
             if whiten:
                 from sklearn.decomposition import PCA
                 f_m = PCA(min(whiten, len(f_m) - 1, f_m.shape[1]), whiten=True, random_state=0).fit_transform(f_m)
@@ -110,13 +116,14 @@ def markdown(report: dict) -> list[str]:
     space = "D features" + (f", whitened top {report['whiten']} PCs" if report.get("whiten") else "")
     lines = [f"{report['checkpoint']}: Hungarian ACC {report['acc']:.3f}", "",
              f"| cluster | size | largest classes (class:count) | purity | D logit | 2-means halves in {space} "
-             "| within/total |",
-             "|---|---|---|---|---|---|---|"]
+             "| top-2 separation | within/total |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in report["clusters"]:
         halves = " / ".join(r.get("halves", []))
         within = f"{r['within_total']:.3f}" if "within_total" in r else ""
+        separation = f"{r['top2_separation']:.2f}" if "top2_separation" in r else ""
         lines.append(f"| {r['cluster']} | {r['size']} | {r['top_classes']} | {r['purity']:.2f} | "
-                     f"{r['d_logit']:.2f} | {halves} | {within} |")
+                     f"{r['d_logit']:.2f} | {halves} | {separation} | {within} |")
     for key, what in (("merge_by_posterior_correlation", "posterior correlation, highest"),
                       ("merge_by_d_centroid_distance", "D-feature centroid distance / spread, lowest")):
         lines += ["", f"merge candidates ({what}): " + ", ".join(

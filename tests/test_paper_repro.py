@@ -89,6 +89,7 @@ def test_partition_diagnostics_reads_a_run_and_agrees_with_its_summary(tiny_run,
             assert abs(r["purity"] - largest / r["size"]) < 1e-9
         if r["size"] >= 2:
             assert 0.0 <= r["within_total"] <= 1.0 + 1e-6  # 2-means never adds to the cluster's sum of squares
+            assert 0.5 <= r["top2_separation"] <= 1.0
     assert len(report["merge_by_posterior_correlation"]) == 3 and 0 <= report["kmeans_on_d_features_acc"] <= 1
     assert "| cluster | size |" in proc.stdout and "whitened top 3 PCs" in proc.stdout and report["whiten"] == 3
 
