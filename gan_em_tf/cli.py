@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --split-merge-every: split the chosen cluster by 2-means on the top d principal "
                         "components of D's features, each scaled to unit variance, instead of on the raw features "
                         "(default: 0, raw features)")
+    g.add_argument("--split-merge-m-epochs", type=int, metavar="E",
+                   help="with --split-merge-every: the M-step right after a move runs E epochs instead of "
+                        "--m-epochs p, so G learns the moved clusters before the E-net is trained on its samples "
+                        "(default: 0, i.e. p)")
     g.add_argument("--weight-init", choices=("glorot", "normal"),
                    help="kernel initialisation of G, D and E: glorot (Keras' default) or normal, N(0, 0.02) as the "
                         "authors' code initialises its conv, transposed-conv and linear layers (default: glorot)")
@@ -196,7 +200,7 @@ def _train_config(a):
                  "reset_optimizers": a.reset_optimizers, "g_class_start": a.g_class_start,
                  "weight_init": a.weight_init, "split_merge_every": a.split_merge_every,
                  "split_merge_start": a.split_merge_start, "split_merge_whiten": a.split_merge_whiten,
-                 "split_merge_mode": a.split_merge_mode}
+                 "split_merge_mode": a.split_merge_mode, "split_merge_m_epochs": a.split_merge_m_epochs}
     return dataclasses.replace(t, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -236,7 +240,8 @@ def _resumed_config(a, cfg):
                         f"iterations; pass at least {done}")
     schedule = {"iterations": a.iterations}
     train = {"split_merge_every": a.split_merge_every, "split_merge_start": a.split_merge_start,
-             "split_merge_whiten": a.split_merge_whiten, "split_merge_mode": a.split_merge_mode}
+             "split_merge_whiten": a.split_merge_whiten, "split_merge_mode": a.split_merge_mode,
+             "split_merge_m_epochs": a.split_merge_m_epochs}
     cfg.schedule = dataclasses.replace(cfg.schedule, **{k: v for k, v in schedule.items() if v is not None})
     cfg.train = dataclasses.replace(cfg.train, **{k: v for k, v in train.items() if v is not None})
     rundir.write_json(os.path.join(a.out, "config.json"), cfg.to_dict())

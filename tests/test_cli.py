@@ -94,6 +94,8 @@ def _bad(tmp_path):
         (["--split-merge-start", "3"], "--split-merge-every"),
         (["--split-merge-every", "2", "--split-merge-start", "-1"], "--split-merge-start"),
         (["--split-merge-every", "2", "--split-merge-whiten", "-1"], "--split-merge-whiten"),
+        (["--split-merge-m-epochs", "3"], "--split-merge-every"),
+        (["--split-merge-every", "2", "--split-merge-m-epochs", "-1"], "--split-merge-m-epochs"),
         (["--out-subdir-of-file"], "--out"),
     ], blocker
 

@@ -75,6 +75,22 @@ def test_moves_follow_iterations_start_then_every_n_but_never_the_last(every, st
     assert due == moves
 
 
+def test_the_m_step_after_a_move_runs_split_merge_m_epochs_and_the_others_p():
+    import functools
+    from types import SimpleNamespace
+    from gan_em_tf.config import RunConfig, ScheduleConfig, TrainConfig
+    from gan_em_tf.gan_em.loop import GanEm
+
+    cfg = RunConfig(train=TrainConfig(split_merge_every=2, split_merge_start=3, split_merge_m_epochs=4),
+                    schedule=ScheduleConfig(iterations=9, m_epochs=1, first_m_epochs=3))
+    epochs = []
+    for done in range(9):  # p of EM iteration done + 1, asked before it runs
+        model = SimpleNamespace(cfg=cfg, iteration=done)
+        model.split_merge_due = functools.partial(GanEm.split_merge_due, model)
+        epochs.append(GanEm.m_epochs(model))
+    assert epochs == [3, 1, 1, 4, 1, 4, 1, 4, 1]  # moves after iterations 3, 5 and 7
+
+
 def test_whitened_halves_find_a_bimodal_direction_that_a_larger_spread_hides_from_raw_2_means():
     rng = np.random.default_rng(0)
     group = np.arange(200) < 80  # the smaller half

@@ -88,9 +88,14 @@ class GanEm:
             opt.learning_rate.assign(self.base_lr[key] * decay)
 
     def m_epochs(self) -> int:
-        """p for the coming EM iteration (``first_m_epochs`` for the first one when set)."""
-        s = self.cfg.schedule
-        return s.first_m_epochs if self.iteration == 0 and s.first_m_epochs else s.m_epochs
+        """p for the coming EM iteration: ``first_m_epochs`` for the first one and ``split_merge_m_epochs`` for
+        one that follows a split/merge move, when set."""
+        s, after_move = self.cfg.schedule, self.cfg.train.split_merge_m_epochs
+        if self.iteration == 0 and s.first_m_epochs:
+            return s.first_m_epochs
+        if after_move and self.split_merge_due():  # the move after the iteration just completed has been made
+            return after_move
+        return s.m_epochs
 
     def m_step_fit(self, x: np.ndarray, verbose: int) -> dict:
         """p epochs of the M-step GAN on (x, w) (Algorithm 1, lines 3–8)."""
@@ -320,6 +325,11 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
                         f"got {cfg.train.split_merge_whiten}")
     if cfg.train.split_merge_mode not in ("smem", "pair"):
         raise UserError(f"--split-merge-mode must be smem or pair, got {cfg.train.split_merge_mode!r}")
+    if cfg.train.split_merge_m_epochs < 0:
+        raise UserError(f"--split-merge-m-epochs must be 0 (use --m-epochs) or positive, "
+                        f"got {cfg.train.split_merge_m_epochs}")
+    if cfg.train.split_merge_m_epochs and not cfg.train.split_merge_every:
+        raise UserError("--split-merge-m-epochs needs --split-merge-every N (no moves are made without it)")
     if cfg.train.split_merge_start and not cfg.train.split_merge_every:
         raise UserError("--split-merge-start needs --split-merge-every N (the moves are off without it)")
     if cfg.train.split_merge_every and k < 3:
