@@ -114,3 +114,13 @@ def test_pair_resplit_pools_the_most_correlated_pair_and_deals_it_out_again():
     assert out[[1, 2], 0].sum() == 0 and out[[0, 3], 1].sum() == 0
     with pytest.raises(ValueError):
         split_merge.resplit_pair(w, 1, 1, second)
+
+
+def test_pair_resplit_that_agrees_with_the_pair_keeps_each_half_in_its_column():
+    # clusters 0 and 1 already hold the two halves; 2-means returns the mask of cluster 0's samples
+    w = np.array([[0.9, 0.1, 0.0], [0.8, 0.2, 0.0], [0.1, 0.9, 0.0], [0.3, 0.7, 0.0], [0.0, 0.1, 0.9]])
+    second = np.array([True, True, False, False, False])
+    out = split_merge.resplit_pair(w, 0, 1, second)
+    np.testing.assert_array_equal(out.argmax(axis=1), w.argmax(axis=1))  # no swap of the two columns
+    np.testing.assert_allclose(out[[0, 1], 0], [1.0, 1.0])
+    np.testing.assert_allclose(out[[2, 3], 1], [1.0, 1.0])

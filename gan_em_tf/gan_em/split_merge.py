@@ -82,10 +82,19 @@ def pair_to_resplit(w: np.ndarray) -> tuple[int, int]:
 
 
 def resplit_pair(w: np.ndarray, i: int, j: int, second_half: np.ndarray) -> np.ndarray:
-    """Pool clusters i and j and deal them out again: samples in ``second_half`` get w_i + w_j in column j, all
-    others in column i (every row keeps its sum; the other columns are untouched)."""
+    """Pool clusters i and j and deal them out again: samples in one half get w_i + w_j in column j, all others
+    in column i (every row keeps its sum; the other columns are untouched).
+
+    Each half goes to the column that already holds more of its mass, so a split that agrees with the current
+    pair leaves it as it is instead of swapping the two columns: G's class i keeps drawing what it drew, and
+    the M-step after the move does not have to teach G's two classes each other's digits.
+    """
     if i == j:
         raise ValueError(f"a pair re-split needs two different clusters, got {i} twice")
+    kept = w[second_half, j].sum() + w[~second_half, i].sum()
+    swapped = w[second_half, i].sum() + w[~second_half, j].sum()
+    if swapped > kept:
+        second_half = ~second_half
     out = w.copy()
     pooled = out[:, i] + out[:, j]
     out[:, i] = np.where(second_half, 0.0, pooled)
