@@ -84,14 +84,14 @@ def test_enet_without_batchnorm_has_no_batchnorm_layers():
     assert without.output_shape == with_bn.output_shape == (None, K)
 
 
-def _tiny_gan_em(schedule=None, **train_fields):
+def _tiny_gan_em(schedule=None, clusters=K, **train_fields):
     """A GanEm on 16 random 8×8 images (batches of 8: 2 M-steps per pass) with the given config changes."""
     from gan_em_tf.config import RunConfig, ScheduleConfig, train_preset
     from gan_em_tf.gan_em.loop import GanEm
 
     train = dataclasses.replace(train_preset("authors"), batch_size=8, e_batch_size=8, noise_dim=NOISE,
                                 **train_fields)
-    cfg = RunConfig(clusters=K, train=train,
+    cfg = RunConfig(clusters=clusters, train=train,
                     schedule=schedule or ScheduleConfig(iterations=2, m_epochs=1, e_steps=2))
     x = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32)
     return GanEm(cfg, x.shape[1:], len(x)), x

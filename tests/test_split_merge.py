@@ -44,13 +44,13 @@ def test_halves_marks_the_smaller_of_two_separated_groups():
     np.testing.assert_array_equal(split_merge.halves(feats, seed=0), [False] * 5 + [True] * 3)
 
 
-@pytest.mark.parametrize("mode", ["smem", "pair"])
-def test_the_loop_applies_a_move_between_iterations_but_not_after_the_last(mode):
+@pytest.mark.parametrize("mode, clusters", [("smem", 3), ("pair", 3), ("pair", 2)])
+def test_the_loop_applies_a_move_between_iterations_but_not_after_the_last(mode, clusters):
     from test_models import _tiny_gan_em
     from gan_em_tf.config import ScheduleConfig
 
-    model, x = _tiny_gan_em(ScheduleConfig(iterations=2, m_epochs=1, e_steps=2), split_merge_every=1,
-                            split_merge_mode=mode)
+    model, x = _tiny_gan_em(ScheduleConfig(iterations=2, m_epochs=1, e_steps=2), clusters=clusters,
+                            split_merge_every=1, split_merge_mode=mode)
     model.em_iteration(x, verbose=0)
     assert model.split_merge_due()
     before = model.w.copy()

@@ -332,8 +332,9 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         raise UserError("--split-merge-m-epochs needs --split-merge-every N (no moves are made without it)")
     if cfg.train.split_merge_start and not cfg.train.split_merge_every:
         raise UserError("--split-merge-start needs --split-merge-every N (the moves are off without it)")
-    if cfg.train.split_merge_every and k < 3:
-        raise UserError(f"--split-merge-every needs --clusters of at least 3 (split one, merge two), got {k}")
+    if cfg.train.split_merge_every and cfg.train.split_merge_mode == "smem" and k < 3:
+        raise UserError(f"--split-merge-every needs --clusters of at least 3 (split one, merge two), got {k}; "
+                        "--split-merge-mode pair works with 2")
     if cfg.train.split_merge_every and cfg.semi_supervised:
         raise UserError("--split-merge-every is for clustering; with --labels the clusters are the classes, "
                         "drop one of the two flags")
