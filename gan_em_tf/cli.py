@@ -119,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --split-merge-every: the M-step right after a move runs E epochs instead of "
                         "--m-epochs p, so G learns the moved clusters before the E-net is trained on its samples "
                         "(default: 0, i.e. p)")
+    g.add_argument("--split-merge-protect-new", action=argparse.BooleanOptionalAction, default=None,
+                   help="with --split-merge-every (smem): the column a move fills with a split half is not merged "
+                        "away by the next move. Without it the next move merges that new cluster in most runs "
+                        "measured (paper_repro/RESULTS.md) (default: off)")
     g.add_argument("--weight-init", choices=("glorot", "normal"),
                    help="kernel initialisation of G, D and E: glorot (Keras' default) or normal, N(0, 0.02) as the "
                         "authors' code initialises its conv, transposed-conv and linear layers (default: glorot)")
@@ -200,7 +204,8 @@ def _train_config(a):
                  "reset_optimizers": a.reset_optimizers, "g_class_start": a.g_class_start,
                  "weight_init": a.weight_init, "split_merge_every": a.split_merge_every,
                  "split_merge_start": a.split_merge_start, "split_merge_whiten": a.split_merge_whiten,
-                 "split_merge_mode": a.split_merge_mode, "split_merge_m_epochs": a.split_merge_m_epochs}
+                 "split_merge_mode": a.split_merge_mode, "split_merge_m_epochs": a.split_merge_m_epochs,
+                 "split_merge_protect_new": a.split_merge_protect_new}
     return dataclasses.replace(t, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -241,7 +246,7 @@ def _resumed_config(a, cfg):
     schedule = {"iterations": a.iterations}
     train = {"split_merge_every": a.split_merge_every, "split_merge_start": a.split_merge_start,
              "split_merge_whiten": a.split_merge_whiten, "split_merge_mode": a.split_merge_mode,
-             "split_merge_m_epochs": a.split_merge_m_epochs}
+             "split_merge_m_epochs": a.split_merge_m_epochs, "split_merge_protect_new": a.split_merge_protect_new}
     cfg.schedule = dataclasses.replace(cfg.schedule, **{k: v for k, v in schedule.items() if v is not None})
     cfg.train = dataclasses.replace(cfg.train, **{k: v for k, v in train.items() if v is not None})
     rundir.write_json(os.path.join(a.out, "config.json"), cfg.to_dict())

@@ -65,6 +65,7 @@ class TrainConfig:
     split_merge_mode: str = "smem"  # smem: split one cluster, merge a pair | pair: pool the closest pair, split it again
     split_merge_whiten: int = 0  # d > 0: split by 2-means on D's features' top d whitened principal components
     split_merge_m_epochs: int = 0  # E > 0: p of the M-step right after a move, so G can follow the new labels (0: p)
+    split_merge_protect_new: bool = False  # True: the column a move fills is not merged away by the next move
     weight_init: str = "glorot"  # glorot (Keras default) | normal (N(0, 0.02), the authors' code)
     reset_optimizers: bool = False  # True: fresh optimizer state (step count, moments) every EM iteration, as the authors' code
 

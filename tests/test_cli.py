@@ -96,6 +96,8 @@ def _bad(tmp_path):
         (["--split-merge-every", "2", "--split-merge-whiten", "-1"], "--split-merge-whiten"),
         (["--split-merge-m-epochs", "3"], "--split-merge-every"),
         (["--split-merge-every", "2", "--split-merge-m-epochs", "-1"], "--split-merge-m-epochs"),
+        (["--split-merge-protect-new"], "--split-merge-every"),
+        (["--split-merge-every", "2", "--split-merge-mode", "pair", "--split-merge-protect-new"], "--split-merge-mode"),
         (["--out-subdir-of-file"], "--out"),
     ], blocker
 

@@ -23,6 +23,19 @@ def test_choose_move_splits_the_worst_covered_cluster_and_merges_the_most_correl
     assert k == 0 and (i, j) == (2, 3)  # 2 holds more mass than 3, so 3 is the freed column
 
 
+def test_a_protected_column_is_left_out_of_the_merge_unless_no_pair_would_remain():
+    # K = 5: 2 and 3 share samples 2–3 (the most correlated pair), 1 and 4 share samples 5 and 7
+    w = np.array([[1, 0, 0, 0, 0], [1, 0, 0, 0, 0], [0, 0, 0.5, 0.5, 0], [0, 0, 0.6, 0.4, 0], [0, 0, 1, 0, 0],
+                  [0, 0.7, 0, 0, 0.3], [0, 1, 0, 0, 0], [0, 0.4, 0, 0, 0.6], [0, 0, 0, 0, 1]])
+    logits = np.zeros((len(w), 5))
+    logits[:, 0] = 3.0
+    assert split_merge.choose_move(w, logits) == (0, 2, 3)
+    assert split_merge.choose_move(w, logits, protect=(3,)) == (0, 1, 4)  # 1 holds 2.1, 4 holds 1.9
+    # K = 3: leaving out 2 would leave only column 1 beside the split 0, so the protection is dropped
+    w3 = np.array([[1, 0, 0], [0, 0.5, 0.5], [0, 0.6, 0.4], [0, 1, 0]])
+    assert split_merge.choose_move(w3, np.tile([3.0, 0, 0], (4, 1)), protect=(2,)) == (0, 1, 2)
+
+
 def test_apply_move_keeps_every_row_a_distribution_and_moves_the_right_mass():
     rng = np.random.default_rng(0)
     w = rng.dirichlet(np.ones(4), size=10)
@@ -57,6 +70,7 @@ def test_the_loop_applies_a_move_between_iterations_but_not_after_the_last(mode,
     logs = model.split_merge_move(x)
     k, i, j = (int(logs[key]) for key in ("sm_split", "sm_merge_into", "sm_freed"))
     assert len({k, i, j}) == (3 if mode == "smem" else 2) and logs["sm_moved"] >= 0
+    assert int(model.state()["sm_filled"]) == (j if mode == "smem" else -1)  # checkpointed for the next move
     np.testing.assert_allclose(model.w.sum(axis=1), 1.0, rtol=1e-5)
     assert not np.allclose(model.w, before)
     model.em_iteration(x, verbose=0)

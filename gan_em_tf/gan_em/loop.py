@@ -72,6 +72,7 @@ class GanEm:
         self.w = np.full((n_samples, k), 1.0 / k, np.float32)  # Algorithm 1, line 1
         self.phi = np.full(k, 1.0 / k, np.float64)
         self.iteration = 0  # completed EM iterations
+        self.sm_filled = -1  # the column the last split/merge move filled with a split half (-1: none yet)
 
     @property
     def networks(self) -> dict:
@@ -172,7 +173,8 @@ class GanEm:
             members = np.flatnonzero((assign == i) | (assign == j))
             k = i  # the pooled pair is what gets split
         else:
-            k, i, j = split_merge.choose_move(self.w, logits[:, :self.k])
+            protect = (self.sm_filled,) if self.cfg.train.split_merge_protect_new and self.sm_filled >= 0 else ()
+            k, i, j = split_merge.choose_move(self.w, logits[:, :self.k], protect=protect)
             members = np.flatnonzero(assign == k)
         second = np.zeros(len(x), bool)
         second[members[split_merge.halves(features[members], self.cfg.runtime.seed,
@@ -181,6 +183,7 @@ class GanEm:
             self.w = split_merge.resplit_pair(self.w, i, j, second)
         else:
             self.w = split_merge.apply_move(self.w, k, i, j, second)
+            self.sm_filled = j
         return {"sm_split": float(k), "sm_merge_into": float(i), "sm_freed": float(j), "sm_moved": float(second.sum())}
 
     def embed(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
@@ -189,7 +192,7 @@ class GanEm:
 
     # ------------------------------------------------------------------ checkpoint state
     def state(self) -> dict:
-        return {"w": self.w, "phi": self.phi, "iteration": np.int64(self.iteration)}
+        return {"w": self.w, "phi": self.phi, "iteration": np.int64(self.iteration), "sm_filled": np.int64(self.sm_filled)}
 
     def restore(self, ckpt: str) -> list[dict]:
         state, rows = rundir.load_checkpoint(ckpt, self.networks, self.optimizers)
@@ -197,6 +200,7 @@ class GanEm:
             raise UserError(f"checkpoint {ckpt} holds w of shape {state['w'].shape}, but this run has "
                             f"{self.w.shape} (data or K changed); start a new --out")
         self.w, self.phi, self.iteration = state["w"], state["phi"], int(state["iteration"])
+        self.sm_filled = int(state.get("sm_filled", -1))  # checkpoints before --split-merge-protect-new lack it
         return rows
 
     def sample_grid(self, per_cluster: int = SAMPLES_PER_ROW, seed: int = 0) -> np.ndarray:
@@ -330,6 +334,11 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
                         f"got {cfg.train.split_merge_m_epochs}")
     if cfg.train.split_merge_m_epochs and not cfg.train.split_merge_every:
         raise UserError("--split-merge-m-epochs needs --split-merge-every N (no moves are made without it)")
+    if cfg.train.split_merge_protect_new and cfg.train.split_merge_mode != "smem":
+        raise UserError("--split-merge-protect-new acts on smem moves (a pair re-split frees no column); "
+                        "drop it or use --split-merge-mode smem")
+    if cfg.train.split_merge_protect_new and not cfg.train.split_merge_every:
+        raise UserError("--split-merge-protect-new needs --split-merge-every N (the moves are off without it)")
     if cfg.train.split_merge_start and not cfg.train.split_merge_every:
         raise UserError("--split-merge-start needs --split-merge-every N (the moves are off without it)")
     if cfg.train.split_merge_every and cfg.train.split_merge_mode == "smem" and k < 3:

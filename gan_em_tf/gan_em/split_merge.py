@@ -45,14 +45,20 @@ def merge_scores(w: np.ndarray) -> np.ndarray:
     return corr
 
 
-def choose_move(w: np.ndarray, class_logits: np.ndarray) -> tuple[int, int, int]:
+def choose_move(w: np.ndarray, class_logits: np.ndarray, protect: tuple[int, ...] = ()) -> tuple[int, int, int]:
     """(split k, merge i, merge j): the most badly covered cluster and, among the others, the most correlated pair.
 
     i is the larger of the pair (it keeps the merged mass), j the column freed for k's second half.
+    Columns in ``protect`` (``--split-merge-protect-new``: the column the previous move filled) are left out of
+    the pair unless that leaves fewer than two columns to merge.
     """
     k = int(np.argmax(split_scores(w, class_logits)))
     corr = merge_scores(w)
     corr[k, :] = corr[:, k] = -np.inf
+    keep = [c for c in protect if c != k]
+    if w.shape[1] - 1 - len(keep) >= 2:
+        corr[keep, :] = -np.inf
+        corr[:, keep] = -np.inf
     i, j = np.unravel_index(int(np.argmax(corr)), corr.shape)
     mass = w.sum(axis=0)
     if mass[j] > mass[i]:
