@@ -1,7 +1,10 @@
-"""One M-step and one E-step on 1 replica and on 2 replicas (two logical CPUs) give the same weights."""
+"""1 replica and 2 replicas (two logical CPUs) agree: one M-step and one E-step give the same weights, and a
+split/merge move (``--split-merge-every``) gives the same w."""
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 SCRIPT = textwrap.dedent(r'''
     import os
@@ -58,6 +61,49 @@ SCRIPT = textwrap.dedent(r'''
 ''')
 
 
-def test_one_and_two_replicas_give_the_same_weights():
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
+SPLIT_MERGE_SCRIPT = textwrap.dedent(r'''
+    import dataclasses, os, sys
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from gan_em_tf.config import RunConfig, train_preset
+    from gan_em_tf.gan_em.loop import GanEm
+
+    mode = sys.argv[1]
+    train = dataclasses.replace(train_preset("authors"), batch_size=8, e_batch_size=8, noise_dim=8,
+                                split_merge_every=1, split_merge_mode=mode)
+    cfg = RunConfig(clusters=3, train=train)
+    x = np.random.default_rng(0).random((18, 8, 8, 1), dtype=np.float32)  # 18: the last batch splits unevenly
+    w = np.random.default_rng(1).dirichlet(np.ones(3), len(x)).astype(np.float32)
+    models = [GanEm(cfg, x.shape[1:], len(x), strategy=tf.distribute.MirroredStrategy(devices))
+              for devices in (["CPU:0"], ["CPU:0", "CPU:1"])]
+    assert models[1].strategy.num_replicas_in_sync == 2
+    for name, net in models[0].networks.items():
+        models[1].networks[name].set_weights(net.get_weights())
+    results = []
+    for m in models:
+        m.w = w.copy()
+        results.append((m.split_merge_move(x), m.w))
+    (logs1, w1), (logs2, w2) = results
+    print(mode, logs1, logs2)
+    assert logs1 == logs2, (logs1, logs2)
+    assert not np.allclose(w1, w), "the move did not change w"
+    np.testing.assert_allclose(w1, w2, atol=1e-6)
+    print("OK")
+''')
+
+
+def _run(script: str, *args: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "OK" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-4000:]
+
+
+def test_one_and_two_replicas_give_the_same_weights():
+    _run(SCRIPT)
+
+
+@pytest.mark.parametrize("mode", ["smem", "pair"])
+def test_a_split_merge_move_is_the_same_on_one_and_two_replicas(mode):
+    _run(SPLIT_MERGE_SCRIPT, mode)
