@@ -50,7 +50,7 @@ def _data_config(a):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gan_em_tf.config import DEFAULT_PRESET, PRESETS, STRATEGIES
+    from gan_em_tf.config import DEFAULT_PRESET, PRESETS, SPLIT_MERGE_MODES, STRATEGIES
 
     parser = argparse.ArgumentParser(prog="gan-em", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -107,10 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --split-merge-every N: the first move follows EM iteration S, then S+N, S+2N, ... "
                         "Moves help once the partition has settled and hurt from the start (paper_repro/RESULTS.md) "
                         "(default: 0, i.e. moves after iterations N, 2N, ...)")
-    g.add_argument("--split-merge-mode", choices=("smem", "pair"),
+    g.add_argument("--split-merge-mode", choices=SPLIT_MERGE_MODES,
                    help="the move: smem splits one cluster and merges two others (above); pair pools the two "
                         "clusters whose posteriors correlate most and splits them again by the same 2-means, one "
-                        "half per column (default: smem)")
+                        "half per column; cross splits every cluster by that 2-means and, for the two clusters "
+                        "whose splits point the same way in D's features, joins the matching halves (two clusters "
+                        "each holding the same two digits half and half become one per digit) (default: smem)")
     g.add_argument("--split-merge-whiten", type=int, metavar="d",
                    help="with --split-merge-every: split the chosen cluster by 2-means on the top d principal "
                         "components of D's features, each scaled to unit variance, instead of on the raw features "

@@ -23,6 +23,7 @@ from gan_em_tf.errors import UserError
 
 
 STRATEGIES = ("auto", "mirrored", "default")
+SPLIT_MERGE_MODES = ("smem", "pair", "cross")  # --split-merge-mode; gan_em/split_merge.py says what each does
 
 
 @dataclass
@@ -62,7 +63,7 @@ class TrainConfig:
     g_class_start: int = 1  # EM iteration from which G's loss has its class-unit term (before: real/fake unit only)
     split_merge_every: int = 0  # N > 0: a split/merge move on w after every N-th EM iteration (not in the paper)
     split_merge_start: int = 0  # S > 0: moves after EM iterations S, S + N, S + 2N, ... (0: N, 2N, ...)
-    split_merge_mode: str = "smem"  # smem: split one cluster, merge a pair | pair: pool the closest pair, split it again
+    split_merge_mode: str = "smem"  # smem: split one, merge two | pair: re-split the closest pair | cross: re-pair halves
     split_merge_whiten: int = 0  # d > 0: split by 2-means on D's features' top d whitened principal components
     split_merge_m_epochs: int = 0  # E > 0: p of the M-step right after a move, so G can follow the new labels (0: p)
     split_merge_protect_new: bool = False  # True: the column a move fills is not merged away by the next move

@@ -24,7 +24,13 @@ labelled data it prints, per cluster (argmax w):
 
 and two merge criteria: the cluster pairs whose posteriors correlate most over the data
 (Ueda's, wᵢ·wⱼ / |wᵢ||wⱼ|) and those whose centroids in D's features are closest relative
-to the clusters' spread. Last, the ACC of k-means (K clusters) on D's features, to tell
+to the clusters' spread. Then *cross re-pairings* (a move the package does not make): split
+clusters i and j each by the 2-means above and join each half of i with the half of j on
+the same side of j's split, i.e. the side the two split directions (difference of the
+halves' centroids) share; for two clusters that hold the same two classes half and half
+this puts each class in one cluster. Listed: the pairs whose split directions align most
+(|cos|, label-free) and the pair whose re-pairing the labels score best, each with the ACC
+the re-pairing would give. Last, the ACC of k-means (K clusters) on D's features, to tell
 whether those features hold a better global partition than GAN-EM's own.
 """
 from __future__ import annotations
@@ -74,7 +80,7 @@ def diagnose(run_dir: str, data_dir: str | None = None, whiten: int | None = Non
     features, logits = keras.Model(disc.inputs, [disc.layers[-2].output, disc.output]).predict(
         ds.x, batch_size=500, verbose=0)
     d_logit = split_merge.split_scores(w, logits[:, :k])
-    clusters = []
+    clusters, split_halves = [], {}  # split_halves[c] = (member indices of the smaller half, of the other)
     for c in range(k):
         members = assign == c
         counts = table[c] if c < table.shape[0] else np.zeros(table.shape[1], int)
@@ -84,6 +90,8 @@ def diagnose(run_dir: str, data_dir: str | None = None, whiten: int | None = Non
         if members.sum() >= 2:  # the split the --split-merge-every move would make (smaller half first)
             f_m, y_m = features[members], ds.y[members]
             smaller = split_merge.halves(f_m, seed=0, whiten=whiten)
+            idx = np.flatnonzero(members)
+            split_halves[c] = (idx[smaller], idx[~smaller])
             row["halves"] = [_top(np.bincount(y_m[h], minlength=table.shape[1])) for h in (smaller, ~smaller)]
             a_cls, b_cls = np.argsort(counts)[::-1][:2]  # the two largest classes: how well do the halves part them?
             same = np.sum(smaller & (y_m == a_cls)) + np.sum(~smaller & (y_m == b_cls))
@@ -102,6 +110,7 @@ def diagnose(run_dir: str, data_dir: str | None = None, whiten: int | None = Non
     distance = {(i, j): float(np.linalg.norm(centroids[i] - centroids[j]) / (0.5 * (spread[i] + spread[j]) + 1e-12))
                 for i in used for j in used if i < j}
     kmeans = KMeans(k, n_init=10, random_state=0).fit_predict(features)
+    repairs = cross_repairings(assign, features, ds.y, split_halves)
     return {"run": run_dir, "checkpoint": ckpt, "whiten": whiten, "acc": metrics.hungarian_acc(ds.y, assign), "clusters": clusters,
             "merge_by_posterior_correlation": [
                 {"pair": [i, j], "value": v}
@@ -109,7 +118,34 @@ def diagnose(run_dir: str, data_dir: str | None = None, whiten: int | None = Non
                                       reverse=True)[:3]],
             "merge_by_d_centroid_distance": [{"pair": list(p), "value": v}
                                              for p, v in sorted(distance.items(), key=lambda kv: kv[1])[:3]],
+            "cross_repair_by_alignment": sorted(repairs, key=lambda r: -r["abs_cos"])[:5],
+            "cross_repair_best_by_labels": max(repairs, key=lambda r: r["acc"]) if repairs else None,
             "kmeans_on_d_features_acc": metrics.hungarian_acc(ds.y, kmeans)}
+
+
+def cross_repairings(assign: np.ndarray, features: np.ndarray, y: np.ndarray, split_halves: dict) -> list[dict]:
+    """For every pair of split clusters (i, j): |cos| of their split directions in D's features, and the
+    Hungarian ACC after i's smaller half joins j's half on the same side of the split and the rest goes to j."""
+    from gan_em_tf import metrics
+
+    direction = {}
+    for c, (a, b) in split_halves.items():
+        d = features[a].mean(axis=0) - features[b].mean(axis=0)
+        direction[c] = d / max(float(np.linalg.norm(d)), 1e-12)
+    out = []
+    for i in sorted(split_halves):
+        for j in sorted(split_halves):
+            if j <= i:
+                continue
+            cos = float(direction[i] @ direction[j])
+            (ia, ib), (ja, jb) = split_halves[i], split_halves[j]
+            if cos < 0:
+                ja, jb = jb, ja
+            moved = assign.copy()
+            moved[np.concatenate([ia, ja])] = i
+            moved[np.concatenate([ib, jb])] = j
+            out.append({"pair": [i, j], "abs_cos": abs(cos), "acc": metrics.hungarian_acc(y, moved)})
+    return out
 
 
 def markdown(report: dict) -> list[str]:
@@ -128,6 +164,11 @@ def markdown(report: dict) -> list[str]:
                       ("merge_by_d_centroid_distance", "D-feature centroid distance / spread, lowest")):
         lines += ["", f"merge candidates ({what}): " + ", ".join(
             f"{m['pair'][0]}+{m['pair'][1]} {m['value']:.3f}" for m in report[key])]
+    fmt = lambda r: f"{r['pair'][0]}+{r['pair'][1]} |cos| {r['abs_cos']:.3f} → ACC {r['acc']:.3f}"
+    lines += ["", "cross re-pairings (split directions aligned most): "
+              + ", ".join(fmt(r) for r in report["cross_repair_by_alignment"])]
+    if report["cross_repair_best_by_labels"]:
+        lines += ["", "cross re-pairing the labels score best: " + fmt(report["cross_repair_best_by_labels"])]
     lines += ["", f"k-means (K = {len(report['clusters'])}) on D's features: ACC {report['kmeans_on_d_features_acc']:.3f}"]
     return lines
 

@@ -98,6 +98,7 @@ def _bad(tmp_path):
         (["--split-merge-every", "2", "--split-merge-m-epochs", "-1"], "--split-merge-m-epochs"),
         (["--split-merge-protect-new"], "--split-merge-every"),
         (["--split-merge-every", "2", "--split-merge-mode", "pair", "--split-merge-protect-new"], "--split-merge-mode"),
+        (["--split-merge-every", "2", "--split-merge-mode", "cross", "--split-merge-protect-new"], "--split-merge-mode"),
         (["--out-subdir-of-file"], "--out"),
     ], blocker
 

@@ -104,6 +104,6 @@ def test_one_and_two_replicas_give_the_same_weights():
     _run(SCRIPT)
 
 
-@pytest.mark.parametrize("mode", ["smem", "pair"])
+@pytest.mark.parametrize("mode", ["smem", "pair", "cross"])
 def test_a_split_merge_move_is_the_same_on_one_and_two_replicas(mode):
     _run(SPLIT_MERGE_SCRIPT, mode)

@@ -57,7 +57,7 @@ def test_halves_marks_the_smaller_of_two_separated_groups():
     np.testing.assert_array_equal(split_merge.halves(feats, seed=0), [False] * 5 + [True] * 3)
 
 
-@pytest.mark.parametrize("mode, clusters", [("smem", 3), ("pair", 3), ("pair", 2)])
+@pytest.mark.parametrize("mode, clusters", [("smem", 3), ("pair", 3), ("pair", 2), ("cross", 3), ("cross", 2)])
 def test_the_loop_applies_a_move_between_iterations_but_not_after_the_last(mode, clusters):
     from test_models import _tiny_gan_em
     from gan_em_tf.config import ScheduleConfig
@@ -66,6 +66,8 @@ def test_the_loop_applies_a_move_between_iterations_but_not_after_the_last(mode,
                             split_merge_every=1, split_merge_mode=mode)
     model.em_iteration(x, verbose=0)
     assert model.split_merge_due()
+    # a tiny run's w may sit on one cluster; spread it so every mode has a move to make
+    model.w = np.random.default_rng(0).dirichlet(np.ones(clusters), len(x)).astype(np.float32)
     before = model.w.copy()
     logs = model.split_merge_move(x)
     k, i, j = (int(logs[key]) for key in ("sm_split", "sm_merge_into", "sm_freed"))
@@ -138,3 +140,36 @@ def test_pair_resplit_that_agrees_with_the_pair_keeps_each_half_in_its_column():
     np.testing.assert_array_equal(out.argmax(axis=1), w.argmax(axis=1))  # no swap of the two columns
     np.testing.assert_allclose(out[[0, 1], 0], [1.0, 1.0])
     np.testing.assert_allclose(out[[2, 3], 1], [1.0, 1.0])
+
+
+@pytest.mark.parametrize("a_first", [True, False])
+def test_cross_pairing_joins_the_matching_halves_of_two_clusters_that_share_two_groups(a_first):
+    """Clusters 0 and 1 each hold groups A and B (A at +5, B at -5 along feature 0; cluster 1 shifted along
+    feature 1, as D's features shift each cluster); cluster 2 splits along feature 2. The re-pairing picks 0+1 and
+    puts all of A in one column and all of B in the other, whichever half of each cluster is the smaller."""
+    rng = np.random.default_rng(0)
+    n_a0, n_b0, n_a1, n_b1 = (3, 5, 5, 3) if a_first else (3, 5, 3, 5)  # a_first: the smaller halves differ
+    group = np.array(["A"] * n_a0 + ["B"] * n_b0 + ["A"] * n_a1 + ["B"] * n_b1 + ["C"] * 4 + ["D"] * 6)
+    assign = np.array([0] * (n_a0 + n_b0) + [1] * (n_a1 + n_b1) + [2] * 10)
+    feats = rng.normal(0, 0.05, (len(group), 3))
+    feats[group == "A", 0] += 5
+    feats[group == "B", 0] -= 5
+    feats[assign == 1, 1] += 20
+    feats[group == "C", 2] += 5
+    feats[group == "D", 2] -= 5
+    i, j, second = split_merge.cross_pairing(assign, feats, 3, seed=0)
+    assert (i, j) == (0, 1)
+    assert not second[assign == 2].any()
+    in_pair = assign < 2
+    assert len(set(second[in_pair & (group == "A")])) == 1 and len(set(second[in_pair & (group == "B")])) == 1
+    assert second[in_pair & (group == "A")][0] != second[in_pair & (group == "B")][0]
+    w = np.eye(3)[assign]
+    moved = split_merge.resplit_pair(w, i, j, second).argmax(axis=1)
+    assert len(set(moved[in_pair & (group == "A")])) == 1 and len(set(moved[in_pair & (group == "B")])) == 1
+    np.testing.assert_array_equal(moved[assign == 2], 2)
+
+
+def test_cross_pairing_needs_two_clusters_with_two_members():
+    assign = np.array([0, 0, 0, 1])
+    feats = np.random.default_rng(0).normal(size=(4, 2))
+    assert split_merge.cross_pairing(assign, feats, 2, seed=0) is None

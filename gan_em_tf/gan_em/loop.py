@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from gan_em_tf import data as data_lib
 from gan_em_tf import embedding, metrics, networks, plots, rundir
-from gan_em_tf.config import RunConfig
+from gan_em_tf.config import SPLIT_MERGE_MODES, RunConfig
 from gan_em_tf.distribute import make_strategy
 from gan_em_tf.errors import UserError
 from gan_em_tf.gan_em import split_merge
@@ -168,22 +168,29 @@ class GanEm:
         penultimate = keras.Model(disc.inputs, [disc.layers[-2].output, disc.output])
         features, logits = penultimate.predict(x, batch_size=batch_size, verbose=0)
         assign = self.w.argmax(axis=1)
-        if self.cfg.train.split_merge_mode == "pair":
-            i, j = split_merge.pair_to_resplit(self.w)
-            members = np.flatnonzero((assign == i) | (assign == j))
-            k = i  # the pooled pair is what gets split
+        mode, seed, whiten = self.cfg.train.split_merge_mode, self.cfg.runtime.seed, self.cfg.train.split_merge_whiten
+        if mode == "cross":
+            pairing = split_merge.cross_pairing(assign, features, self.k, seed, whiten)
+            if pairing is None:  # w has collapsed onto one cluster: no move
+                return {}
+            i, j, second = pairing
+            k = i  # logged like a pair re-split
         else:
-            protect = (self.sm_filled,) if self.cfg.train.split_merge_protect_new and self.sm_filled >= 0 else ()
-            k, i, j = split_merge.choose_move(self.w, logits[:, :self.k], protect=protect)
-            members = np.flatnonzero(assign == k)
-        second = np.zeros(len(x), bool)
-        second[members[split_merge.halves(features[members], self.cfg.runtime.seed,
-                                          whiten=self.cfg.train.split_merge_whiten)]] = True
-        if self.cfg.train.split_merge_mode == "pair":
-            self.w = split_merge.resplit_pair(self.w, i, j, second)
-        else:
+            if mode == "pair":
+                i, j = split_merge.pair_to_resplit(self.w)
+                members = np.flatnonzero((assign == i) | (assign == j))
+                k = i  # the pooled pair is what gets split
+            else:
+                protect = (self.sm_filled,) if self.cfg.train.split_merge_protect_new and self.sm_filled >= 0 else ()
+                k, i, j = split_merge.choose_move(self.w, logits[:, :self.k], protect=protect)
+                members = np.flatnonzero(assign == k)
+            second = np.zeros(len(x), bool)
+            second[members[split_merge.halves(features[members], seed, whiten=whiten)]] = True
+        if mode == "smem":
             self.w = split_merge.apply_move(self.w, k, i, j, second)
             self.sm_filled = j
+        else:
+            self.w = split_merge.resplit_pair(self.w, i, j, second)
         return {"sm_split": float(k), "sm_merge_into": float(i), "sm_freed": float(j), "sm_moved": float(second.sum())}
 
     def embed(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
@@ -250,7 +257,7 @@ def _log_line(it: int, n: int, row: dict) -> str:
     losses = " ".join(f"{k}={row[k]:.4f}" for k in ("d_loss", "g_loss", "info_loss", "e_loss", "e_acc", "label_error")
                       if k in row)
     move = ""
-    if "sm_split" in row and row["sm_split"] == row["sm_merge_into"]:  # --split-merge-mode pair
+    if "sm_split" in row and row["sm_split"] == row["sm_merge_into"]:  # --split-merge-mode pair or cross
         move = (f" | re-split {row['sm_merge_into']:.0f}+{row['sm_freed']:.0f} "
                 f"({row['sm_moved']:.0f} to {row['sm_freed']:.0f})")
     elif "sm_split" in row:
@@ -327,15 +334,16 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
     if cfg.train.split_merge_whiten < 0:
         raise UserError(f"--split-merge-whiten must be 0 (raw features) or positive, "
                         f"got {cfg.train.split_merge_whiten}")
-    if cfg.train.split_merge_mode not in ("smem", "pair"):
-        raise UserError(f"--split-merge-mode must be smem or pair, got {cfg.train.split_merge_mode!r}")
+    if cfg.train.split_merge_mode not in SPLIT_MERGE_MODES:
+        raise UserError(f"--split-merge-mode must be one of {', '.join(SPLIT_MERGE_MODES)}, "
+                        f"got {cfg.train.split_merge_mode!r}")
     if cfg.train.split_merge_m_epochs < 0:
         raise UserError(f"--split-merge-m-epochs must be 0 (use --m-epochs) or positive, "
                         f"got {cfg.train.split_merge_m_epochs}")
     if cfg.train.split_merge_m_epochs and not cfg.train.split_merge_every:
         raise UserError("--split-merge-m-epochs needs --split-merge-every N (no moves are made without it)")
     if cfg.train.split_merge_protect_new and cfg.train.split_merge_mode != "smem":
-        raise UserError("--split-merge-protect-new acts on smem moves (a pair re-split frees no column); "
+        raise UserError("--split-merge-protect-new acts on smem moves (pair and cross moves free no column); "
                         "drop it or use --split-merge-mode smem")
     if cfg.train.split_merge_protect_new and not cfg.train.split_merge_every:
         raise UserError("--split-merge-protect-new needs --split-merge-every N (the moves are off without it)")
@@ -343,7 +351,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         raise UserError("--split-merge-start needs --split-merge-every N (the moves are off without it)")
     if cfg.train.split_merge_every and cfg.train.split_merge_mode == "smem" and k < 3:
         raise UserError(f"--split-merge-every needs --clusters of at least 3 (split one, merge two), got {k}; "
-                        "--split-merge-mode pair works with 2")
+                        "--split-merge-mode pair or cross works with 2")
     if cfg.train.split_merge_every and cfg.semi_supervised:
         raise UserError("--split-merge-every is for clustering; with --labels the clusters are the classes, "
                         "drop one of the two flags")

@@ -22,7 +22,14 @@ The next M-step then trains G's class j and D's unit j on that half.
 ``--split-merge-mode pair`` makes a different move: the most correlated pair (i, j)
 is pooled and split in two again by the same 2-means, one half to each column. It
 keeps every cluster where it is and targets two clusters that share the same two
-classes half and half (on MNIST-test: two 4/9 clusters). All
+classes half and half (on MNIST-test: two 4/9 clusters).
+
+``--split-merge-mode cross`` targets such a pair differently. D's features code the
+current cluster, so a 2-means of the pooled pair mostly finds the boundary already
+there; but each cluster's own 2-means does part its two classes. So every cluster is
+split in two, the pair whose split directions (difference of the halves' centroids)
+align most, |cos|, is chosen, and each half of i is joined with the half of j on the
+same side of j's split: the 7s of both clusters in one, the 9s in the other. All
 functions here are pure NumPy on (w, logits, features) so they can be tested on
 hand-made cases; :meth:`GanEm.split_merge_move` feeds them the networks' outputs.
 """
@@ -106,6 +113,52 @@ def resplit_pair(w: np.ndarray, i: int, j: int, second_half: np.ndarray) -> np.n
     out[:, i] = np.where(second_half, 0.0, pooled)
     out[:, j] = np.where(second_half, pooled, 0.0)
     return out
+
+
+def split_direction(features: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """Unit vector from the centroid of the other half to the centroid of ``half`` (a mask of rows)."""
+    d = features[half].mean(axis=0) - features[~half].mean(axis=0)
+    return d / max(float(np.linalg.norm(d)), 1e-12)
+
+
+def most_aligned_pair(directions: dict[int, np.ndarray]) -> tuple[int, int, float]:
+    """(i, j, cos) over the clusters in ``directions``: the pair whose split directions are most nearly parallel or
+    antiparallel (largest |cos|), i < j; cos keeps its sign, which says which half of j goes with which of i."""
+    best = None
+    for i in sorted(directions):
+        for j in sorted(directions):
+            if j > i:
+                cos = float(directions[i] @ directions[j])
+                if best is None or abs(cos) > abs(best[2]):
+                    best = (i, j, cos)
+    if best is None:
+        raise ValueError("a cross re-pairing needs at least two clusters with two members each")
+    return best
+
+
+def cross_pairing(assign: np.ndarray, features: np.ndarray, k: int, seed: int,
+                  whiten: int = 0) -> tuple[int, int, np.ndarray] | None:
+    """(i, j, second) for a cross re-pairing (``--split-merge-mode cross``): each cluster with two or more members
+    is split by :func:`halves`; (i, j) is the :func:`most_aligned_pair`; ``second`` marks i's smaller half and the
+    half of j on the same side of j's split, the samples :func:`resplit_pair` deals to one column.
+    None when fewer than two clusters have two members (nothing to re-pair).
+    """
+    own_half, directions = {}, {}
+    for c in range(k):
+        members = np.flatnonzero(assign == c)
+        if len(members) >= 2:
+            half = halves(features[members], seed, whiten=whiten)
+            own_half[c] = members[half]
+            directions[c] = split_direction(features[members], half)
+    if len(directions) < 2:
+        return None
+    i, j, cos = most_aligned_pair(directions)
+    second = np.zeros(len(assign), bool)
+    j_half = np.zeros(len(assign), bool)
+    j_half[own_half[j]] = True
+    second[own_half[i]] = True
+    second |= (j_half if cos > 0 else ~j_half) & (assign == j)
+    return i, j, second
 
 
 def halves(features: np.ndarray, seed: int, whiten: int = 0) -> np.ndarray:
