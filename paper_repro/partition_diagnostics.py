@@ -13,8 +13,8 @@ labelled data it prints, per cluster (argmax w):
   GAN analogue of the local-KL split criterion of split-and-merge EM (Ueda et al.,
   2000), and the split criterion of ``--split-merge-every``;
 * ``2-means in D features``: the two largest classes of each half when the
-  cluster's members are split by k-means (k = 2) on D's penultimate layer, the
-  split a ``--split-merge-every`` move makes (``--whiten d``: on the whitened top d
+  cluster's members are split by k-means (k = 2, seeded by the run's seed) on D's
+  penultimate layer, the split a ``--split-merge-every`` move makes (``--whiten d``: on the whitened top d
   principal components, as ``--split-merge-whiten d``), i.e. whether that feature
   space separates a merged cluster;
 * ``top-2 separation``: the share of the cluster's two largest classes that the halves
@@ -89,7 +89,7 @@ def diagnose(run_dir: str, data_dir: str | None = None, whiten: int | None = Non
                "d_logit": float(d_logit[c])}
         if members.sum() >= 2:  # the split the --split-merge-every move would make (smaller half first)
             f_m, y_m = features[members], ds.y[members]
-            smaller = split_merge.halves(f_m, seed=0, whiten=whiten)
+            smaller = split_merge.halves(f_m, seed=cfg.runtime.seed, whiten=whiten)
             idx = np.flatnonzero(members)
             split_halves[c] = (idx[smaller], idx[~smaller])
             row["halves"] = [_top(np.bincount(y_m[h], minlength=table.shape[1])) for h in (smaller, ~smaller)]
