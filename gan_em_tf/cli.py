@@ -137,9 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "E-net after every E-step; the score is the classification error on held-out data (the test "
                         "split with --split train, else the unlabelled rest). Needs --clusters = number of classes "
                         "(default: 0, unsupervised)")
-    g.add_argument("--epsilon", type=float, default=0.05, metavar="ε",
-                   help="with --labels: train on the labelled examples until the E-net's error on them is below ε "
-                        "(default: 0.05)")
+    g.add_argument("--epsilon", type=float, metavar="ε",
+                   help="with --labels: train on the labelled examples until the E-net's error on them is below ε; "
+                        "may change on --resume (default: 0.05)")
     g.add_argument("--embed-dim", type=int, default=0, metavar="k",
                    help="k > 0: insert layer r of k units before the E-net's output; writes embedding.npy, "
                         "embedding.png (t-SNE for k > 2) and adds an 'embed' endpoint to the SavedModel (default: 0)")
@@ -162,8 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     o.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last completed EM iteration with its config.json. "
-                        "Only --iterations (to extend a finished run or end earlier) and the --split-merge-* flags "
-                        "may change, and are written to config.json; other training flags are ignored")
+                        "Only --iterations (to extend a finished run or end earlier), --epsilon and the "
+                        "--split-merge-* flags may change, and are written to config.json; other training flags are "
+                        "ignored")
     o.add_argument("--no-export", action="store_true", help="skip writing saved_model/ at the end")
     c.set_defaults(func=cmd_cluster)
 
@@ -239,7 +240,8 @@ def _positive(name: str, value) -> None:
 
 def _resumed_config(a, cfg):
     """The run's config.json with the few settings a resume may change: ``--iterations`` (extend or end the run
-    earlier) and the split/merge schedule, which only act on iterations still to come. Written back to config.json."""
+    earlier), ``--epsilon`` and the split/merge schedule, which only act on iterations still to come. Written back
+    to config.json."""
     from gan_em_tf import rundir
 
     done = rundir.completed_iterations(a.out)
@@ -252,6 +254,8 @@ def _resumed_config(a, cfg):
              "split_merge_m_epochs": a.split_merge_m_epochs, "split_merge_protect_new": a.split_merge_protect_new}
     cfg.schedule = dataclasses.replace(cfg.schedule, **{k: v for k, v in schedule.items() if v is not None})
     cfg.train = dataclasses.replace(cfg.train, **{k: v for k, v in train.items() if v is not None})
+    if a.epsilon is not None:
+        cfg.supervision = dataclasses.replace(cfg.supervision, epsilon=a.epsilon)
     rundir.write_json(os.path.join(a.out, "config.json"), cfg.to_dict())
     return cfg
 
@@ -275,7 +279,7 @@ def cmd_cluster(a) -> int:
         if a.labels < 0:
             raise UserError(f"--labels must be 0 (unsupervised) or positive, got {a.labels}")
         cfg = RunConfig(clusters=a.clusters, embed_dim=a.embed_dim, data=_data_config(a), train=train,
-                        runtime=runtime, supervision=SupervisionConfig(labels=a.labels, epsilon=a.epsilon))
+                        runtime=runtime, supervision=SupervisionConfig(labels=a.labels, **({} if a.epsilon is None else {"epsilon": a.epsilon})))
     dataset = data_lib.load(cfg.data)
     heldout = data_lib.load_heldout(cfg.data) if cfg.semi_supervised else None
     if not a.resume:

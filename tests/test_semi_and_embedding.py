@@ -2,6 +2,7 @@
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -68,6 +69,19 @@ def test_semi_supervised_run_scores_the_heldout_data(semi_run):
     assert printed["error"] == summary["error"]
     header = open(os.path.join(run_dir, "metrics.csv")).readline().strip().split(",")
     assert {"label_error", "label_steps"} <= set(header)
+
+
+def test_a_resumed_semi_supervised_run_takes_a_new_epsilon(semi_run, tmp_path):
+    """--resume --epsilon: the labels act with the new ε on the iterations still to come (config.json and summary)."""
+    run_dir, _ = semi_run
+    copy = str(tmp_path / "run")
+    shutil.copytree(run_dir, copy)
+    proc = gan_em("cluster", "--out", copy, "--resume", "--iterations", "3", "--epsilon", "0.01", "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.load(open(os.path.join(copy, "config.json")))["supervision"]["epsilon"] == 0.01
+    summary = json.load(open(os.path.join(copy, "summary.json")))
+    assert summary["epsilon"] == 0.01 and summary["iterations"] == 3
+    assert json.load(open(os.path.join(run_dir, "config.json")))["supervision"]["epsilon"] == 0.05  # default
 
 
 def test_embedding_outputs_and_the_embed_endpoint(semi_run, tmp_path):
