@@ -240,8 +240,7 @@ def _positive(name: str, value) -> None:
 
 def _resumed_config(a, cfg):
     """The run's config.json with the few settings a resume may change: ``--iterations`` (extend or end the run
-    earlier), ``--epsilon`` and the split/merge schedule, which only act on iterations still to come. Written back
-    to config.json."""
+    earlier), ``--epsilon`` and the split/merge schedule, which only act on iterations still to come."""
     from gan_em_tf import rundir
 
     done = rundir.completed_iterations(a.out)
@@ -256,8 +255,7 @@ def _resumed_config(a, cfg):
     cfg.train = dataclasses.replace(cfg.train, **{k: v for k, v in train.items() if v is not None})
     if a.epsilon is not None:
         cfg.supervision = dataclasses.replace(cfg.supervision, epsilon=a.epsilon)
-    rundir.write_json(os.path.join(a.out, "config.json"), cfg.to_dict())
-    return cfg
+    return cfg  # the run writes it to config.json once it has checked it
 
 
 def cmd_cluster(a) -> int:

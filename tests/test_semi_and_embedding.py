@@ -76,12 +76,14 @@ def test_a_resumed_semi_supervised_run_takes_a_new_epsilon(semi_run, tmp_path):
     run_dir, _ = semi_run
     copy = str(tmp_path / "run")
     shutil.copytree(run_dir, copy)
+    bad = gan_em("cluster", "--out", copy, "--resume", "--epsilon", "1.5")
+    assert bad.returncode == 2 and "--epsilon" in bad.stderr and "Traceback" not in bad.stderr
+    assert json.load(open(os.path.join(copy, "config.json")))["supervision"]["epsilon"] == 0.05  # not written
     proc = gan_em("cluster", "--out", copy, "--resume", "--iterations", "3", "--epsilon", "0.01", "--quiet")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.load(open(os.path.join(copy, "config.json")))["supervision"]["epsilon"] == 0.01
     summary = json.load(open(os.path.join(copy, "summary.json")))
     assert summary["epsilon"] == 0.01 and summary["iterations"] == 3
-    assert json.load(open(os.path.join(run_dir, "config.json")))["supervision"]["epsilon"] == 0.05  # default
 
 
 def test_embedding_outputs_and_the_embed_endpoint(semi_run, tmp_path):

@@ -365,13 +365,13 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
     model = GanEm(cfg, ds.shape, n)
     rows: list[dict] = []
     ckpt = rundir.latest_checkpoint(run_dir) if resume else None
+    rundir.write_json(os.path.join(run_dir, "config.json"), cfg.to_dict())  # checked above; a resume may change it
     if ckpt:
         rows = model.restore(ckpt)
         log(f"resumed from {ckpt} after EM iteration {model.iteration}")
     else:
         if cfg.train.init == "kmeans":
             model.w = initial_w_from_kmeans(ds.x, k, cfg.runtime.seed)
-        rundir.write_json(os.path.join(run_dir, "config.json"), cfg.to_dict())
         rundir.write_json(os.path.join(run_dir, rundir.DATA_INFO),
                           {"name": ds.name, "shape": list(ds.shape), "n_samples": n})
     start = time.time() - sum(r["seconds"] for r in rows)
