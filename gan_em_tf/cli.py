@@ -112,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "clusters whose posteriors correlate most and splits them again by the same 2-means, one "
                         "half per column; cross splits every cluster by that 2-means and, for the two clusters "
                         "whose splits point the same way in D's features, joins the matching halves (two clusters "
-                        "each holding the same two digits half and half become one per digit; on MNIST-test it picked the wrong pair "
-                        "and lowered ACC, paper_repro/RESULTS.md) (default: smem)")
+                        "each holding the same two digits half and half become one per digit; on MNIST-test it "
+                        "picked the wrong pair and lowered ACC, paper_repro/RESULTS.md) (default: smem)")
     g.add_argument("--split-merge-whiten", type=int, metavar="d",
                    help="with --split-merge-every: split the chosen cluster by 2-means on the top d principal "
                         "components of D's features, each scaled to unit variance, instead of on the raw features "
@@ -277,7 +277,8 @@ def cmd_cluster(a) -> int:
         if a.labels < 0:
             raise UserError(f"--labels must be 0 (unsupervised) or positive, got {a.labels}")
         cfg = RunConfig(clusters=a.clusters, embed_dim=a.embed_dim, data=_data_config(a), train=train,
-                        runtime=runtime, supervision=SupervisionConfig(labels=a.labels, **({} if a.epsilon is None else {"epsilon": a.epsilon})))
+                        runtime=runtime, supervision=SupervisionConfig(
+                            labels=a.labels, epsilon=SupervisionConfig.epsilon if a.epsilon is None else a.epsilon))
     dataset = data_lib.load(cfg.data)
     heldout = data_lib.load_heldout(cfg.data) if cfg.semi_supervised else None
     if not a.resume:

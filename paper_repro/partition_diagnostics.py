@@ -125,26 +125,24 @@ def diagnose(run_dir: str, data_dir: str | None = None, whiten: int | None = Non
 
 def cross_repairings(assign: np.ndarray, features: np.ndarray, y: np.ndarray, split_halves: dict) -> list[dict]:
     """For every pair of split clusters (i, j): |cos| of their split directions in D's features, and the
-    Hungarian ACC after i's smaller half joins j's half on the same side of the split and the rest goes to j."""
+    Hungarian ACC after the ``--split-merge-mode cross`` move on that pair (on hard assignments)."""
     from gan_em_tf import metrics
+    from gan_em_tf.gan_em import split_merge
 
+    smaller = {c: a for c, (a, _) in split_halves.items()}
     direction = {}
     for c, (a, b) in split_halves.items():
-        d = features[a].mean(axis=0) - features[b].mean(axis=0)
-        direction[c] = d / max(float(np.linalg.norm(d)), 1e-12)
+        members = np.concatenate([a, b])
+        direction[c] = split_merge.split_direction(features[members], np.arange(len(members)) < len(a))
+    one_hot = np.eye(int(assign.max()) + 1)[assign]
     out = []
     for i in sorted(split_halves):
         for j in sorted(split_halves):
-            if j <= i:
-                continue
-            cos = float(direction[i] @ direction[j])
-            (ia, ib), (ja, jb) = split_halves[i], split_halves[j]
-            if cos < 0:
-                ja, jb = jb, ja
-            moved = assign.copy()
-            moved[np.concatenate([ia, ja])] = i
-            moved[np.concatenate([ib, jb])] = j
-            out.append({"pair": [i, j], "abs_cos": abs(cos), "acc": metrics.hungarian_acc(y, moved)})
+            if j > i:
+                cos = float(direction[i] @ direction[j])
+                second = split_merge.cross_mask(assign, smaller, i, j, cos)
+                moved = split_merge.resplit_pair(one_hot, i, j, second).argmax(axis=1)
+                out.append({"pair": [i, j], "abs_cos": abs(cos), "acc": metrics.hungarian_acc(y, moved)})
     return out
 
 

@@ -178,8 +178,8 @@ class GanEm:
         else:
             if mode == "pair":
                 i, j = split_merge.pair_to_resplit(self.w)
-                members = np.flatnonzero((assign == i) | (assign == j))
                 k = i  # the pooled pair is what gets split
+                members = np.flatnonzero((assign == i) | (assign == j))
             else:
                 protect = (self.sm_filled,) if self.cfg.train.split_merge_protect_new and self.sm_filled >= 0 else ()
                 k, i, j = split_merge.choose_move(self.w, logits[:, :self.k], protect=protect)

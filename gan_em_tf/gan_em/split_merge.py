@@ -136,29 +136,34 @@ def most_aligned_pair(directions: dict[int, np.ndarray]) -> tuple[int, int, floa
     return best
 
 
+def cross_mask(assign: np.ndarray, smaller_half: dict[int, np.ndarray], i: int, j: int, cos: float) -> np.ndarray:
+    """The samples a cross re-pairing of (i, j) deals to one column (:func:`resplit_pair`'s ``second``): i's
+    smaller half (``smaller_half[c]``: its sample indices) and the half of j on the same side of j's split."""
+    second = np.zeros(len(assign), bool)
+    j_half = np.zeros(len(assign), bool)
+    j_half[smaller_half[j]] = True
+    second[smaller_half[i]] = True
+    second |= (j_half if cos > 0 else ~j_half) & (assign == j)
+    return second
+
+
 def cross_pairing(assign: np.ndarray, features: np.ndarray, k: int, seed: int,
                   whiten: int = 0) -> tuple[int, int, np.ndarray] | None:
     """(i, j, second) for a cross re-pairing (``--split-merge-mode cross``): each cluster with two or more members
-    is split by :func:`halves`; (i, j) is the :func:`most_aligned_pair`; ``second`` marks i's smaller half and the
-    half of j on the same side of j's split, the samples :func:`resplit_pair` deals to one column.
+    is split by :func:`halves`; (i, j) is the :func:`most_aligned_pair`; ``second`` is its :func:`cross_mask`.
     None when fewer than two clusters have two members (nothing to re-pair).
     """
-    own_half, directions = {}, {}
+    smaller_half, directions = {}, {}
     for c in range(k):
         members = np.flatnonzero(assign == c)
         if len(members) >= 2:
             half = halves(features[members], seed, whiten=whiten)
-            own_half[c] = members[half]
+            smaller_half[c] = members[half]
             directions[c] = split_direction(features[members], half)
     if len(directions) < 2:
         return None
     i, j, cos = most_aligned_pair(directions)
-    second = np.zeros(len(assign), bool)
-    j_half = np.zeros(len(assign), bool)
-    j_half[own_half[j]] = True
-    second[own_half[i]] = True
-    second |= (j_half if cos > 0 else ~j_half) & (assign == j)
-    return i, j, second
+    return i, j, cross_mask(assign, smaller_half, i, j, cos)
 
 
 def halves(features: np.ndarray, seed: int, whiten: int = 0) -> np.ndarray:
