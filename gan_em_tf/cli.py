@@ -140,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--epsilon", type=float, metavar="ε",
                    help="with --labels: train on the labelled examples until the E-net's error on them is below ε; "
                         "may change on --resume (default: 0.05)")
+    g.add_argument("--label-steps", type=int, metavar="N",
+                   help="with --labels: at most N steps on the labelled examples per E-step, rounded up to whole "
+                        "error checks of 20 steps (or one pass over them when longer); the stopping rule when ε is "
+                        "not reached, e.g. with --epsilon 0 (each step costs about as much as an E-step step); "
+                        "may change on --resume (default: 1000)")
     g.add_argument("--embed-dim", type=int, default=0, metavar="k",
                    help="k > 0: insert layer r of k units before the E-net's output; writes embedding.npy, "
                         "embedding.png (t-SNE for k > 2) and adds an 'embed' endpoint to the SavedModel (default: 0)")
@@ -162,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     o.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last completed EM iteration with its config.json. "
-                        "Only --iterations (to extend a finished run or end earlier), --epsilon and the "
-                        "--split-merge-* flags may change, and are written to config.json; other training flags are "
+                        "Only --iterations (to extend a finished run or end earlier), --epsilon, --label-steps and "
+                        "the --split-merge-* flags may change, and are written to config.json; other training flags are "
                         "ignored")
     o.add_argument("--no-export", action="store_true", help="skip writing saved_model/ at the end")
     c.set_defaults(func=cmd_cluster)
@@ -240,7 +245,8 @@ def _positive(name: str, value) -> None:
 
 def _resumed_config(a, cfg):
     """The run's config.json with the few settings a resume may change: ``--iterations`` (extend or end the run
-    earlier), ``--epsilon`` and the split/merge schedule, which only act on iterations still to come."""
+    earlier), ``--epsilon``, ``--label-steps`` and the split/merge schedule, which only act on iterations still to
+    come."""
     from gan_em_tf import rundir
 
     done = rundir.completed_iterations(a.out)
@@ -253,8 +259,8 @@ def _resumed_config(a, cfg):
              "split_merge_m_epochs": a.split_merge_m_epochs, "split_merge_protect_new": a.split_merge_protect_new}
     cfg.schedule = dataclasses.replace(cfg.schedule, **{k: v for k, v in schedule.items() if v is not None})
     cfg.train = dataclasses.replace(cfg.train, **{k: v for k, v in train.items() if v is not None})
-    if a.epsilon is not None:
-        cfg.supervision = dataclasses.replace(cfg.supervision, epsilon=a.epsilon)
+    supervision = {"epsilon": a.epsilon, "max_steps": a.label_steps}
+    cfg.supervision = dataclasses.replace(cfg.supervision, **{k: v for k, v in supervision.items() if v is not None})
     return cfg  # the run writes it to config.json once it has checked it
 
 
@@ -278,7 +284,10 @@ def cmd_cluster(a) -> int:
             raise UserError(f"--labels must be 0 (unsupervised) or positive, got {a.labels}")
         cfg = RunConfig(clusters=a.clusters, embed_dim=a.embed_dim, data=_data_config(a), train=train,
                         runtime=runtime, supervision=SupervisionConfig(
-                            labels=a.labels, epsilon=SupervisionConfig.epsilon if a.epsilon is None else a.epsilon))
+                            labels=a.labels, epsilon=SupervisionConfig.epsilon if a.epsilon is None else a.epsilon,
+                            max_steps=SupervisionConfig.max_steps if a.label_steps is None else a.label_steps))
+    if not cfg.semi_supervised and (a.epsilon is not None or a.label_steps is not None):
+        raise UserError("--epsilon and --label-steps act on the labelled examples; add --labels N (this run has none)")
     dataset = data_lib.load(cfg.data)
     heldout = data_lib.load_heldout(cfg.data) if cfg.semi_supervised else None
     if not a.resume:

@@ -24,6 +24,7 @@ from gan_em_tf.errors import UserError
 
 STRATEGIES = ("auto", "mirrored", "default")
 SPLIT_MERGE_MODES = ("smem", "pair", "cross")  # --split-merge-mode; gan_em/split_merge.py says what each does
+SUPERVISION_CHECK = 20  # labelled-set steps between two checks of the E-net's error on them (§5.3)
 
 
 @dataclass
@@ -92,12 +93,23 @@ class ScheduleConfig:
 class SupervisionConfig:
     """Semi-supervised GAN-EM (§5.3): after every E-step the E-net is trained on
     ``labels`` labelled real images (balanced per class, chosen by the seed) with
-    L_E = CE(E(x_real), u) until its error on them is below ``epsilon``.
+    L_E = CE(E(x_real), u) until its error on them is below ``epsilon``, at most
+    ``max_steps`` steps per E-step (the stopping rule when ε = 0 cannot be reached).
+    The error is checked every :data:`SUPERVISION_CHECK` steps (or one pass over
+    the labelled set when that is longer), so the cap is rounded up to whole checks.
     ``labels`` = 0 is unsupervised clustering."""
 
     labels: int = 0
     epsilon: float = 0.05
-    max_epochs: int = 50  # cap on rounds of training (error checks) on the labelled set per E-step
+    max_steps: int = 1000  # cap on labelled-set steps per E-step (--label-steps)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SupervisionConfig":
+        """Also reads config.json files written before ``max_steps`` (they held ``max_epochs`` rounds of checks)."""
+        d = dict(d)
+        if "max_epochs" in d:
+            d["max_steps"] = d.pop("max_epochs") * SUPERVISION_CHECK
+        return cls(**d)
 
 
 @dataclass
@@ -139,7 +151,7 @@ class RunConfig:
         return cls(
             clusters=d["clusters"],
             embed_dim=d.get("embed_dim", 0),
-            supervision=SupervisionConfig(**d.get("supervision", {})),
+            supervision=SupervisionConfig.from_dict(d.get("supervision", {})),
             data=DataConfig(**d["data"]),
             train=TrainConfig(**d["train"]),
             schedule=ScheduleConfig(**d["schedule"]),

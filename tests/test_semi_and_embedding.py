@@ -1,4 +1,5 @@
 """Semi-supervised classification (§5.3), dimensionality reduction (§5.4), K > classes, CelebA attributes."""
+import csv
 import dataclasses
 import json
 import os
@@ -71,19 +72,24 @@ def test_semi_supervised_run_scores_the_heldout_data(semi_run):
     assert {"label_error", "label_steps"} <= set(header)
 
 
-def test_a_resumed_semi_supervised_run_takes_a_new_epsilon(semi_run, tmp_path):
-    """--resume --epsilon: the labels act with the new ε on the iterations still to come (config.json and summary)."""
+def test_a_resumed_semi_supervised_run_takes_a_new_epsilon_and_label_steps(semi_run, tmp_path):
+    """--resume --epsilon --label-steps: the labels act with the new ε and cap on the iterations still to come."""
     run_dir, _ = semi_run
     copy = str(tmp_path / "run")
     shutil.copytree(run_dir, copy)
     bad = gan_em("cluster", "--out", copy, "--resume", "--epsilon", "1.5")
     assert bad.returncode == 2 and "--epsilon" in bad.stderr and "Traceback" not in bad.stderr
     assert json.load(open(os.path.join(copy, "config.json")))["supervision"]["epsilon"] == 0.05  # not written
-    proc = gan_em("cluster", "--out", copy, "--resume", "--iterations", "3", "--epsilon", "0.01", "--quiet")
+    proc = gan_em("cluster", "--out", copy, "--resume", "--iterations", "3", "--epsilon", "0", "--label-steps", "40",
+                  "--quiet")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert json.load(open(os.path.join(copy, "config.json")))["supervision"]["epsilon"] == 0.01
+    assert json.load(open(os.path.join(copy, "config.json")))["supervision"] == {
+        "labels": 30, "epsilon": 0.0, "max_steps": 40}
     summary = json.load(open(os.path.join(copy, "summary.json")))
-    assert summary["epsilon"] == 0.01 and summary["iterations"] == 3
+    assert summary["epsilon"] == 0.0 and summary["iterations"] == 3
+    # ε = 0 is never reached, so the new cap ends the supervised training of iteration 3
+    rows = list(csv.DictReader(open(os.path.join(copy, "metrics.csv"))))
+    assert len(rows) == 3 and float(rows[-1]["label_steps"]) == 40
 
 
 def test_embedding_outputs_and_the_embed_endpoint(semi_run, tmp_path):
@@ -116,6 +122,8 @@ def test_embedding_outputs_and_the_embed_endpoint(semi_run, tmp_path):
     (["--labels", "5"], "--labels 5 is fewer"),
     (["--labels", "-1"], "--labels"),
     (["--labels", "30", "--epsilon", "1.5"], "--epsilon"),
+    (["--labels", "30", "--label-steps", "0"], "--label-steps must be a positive integer"),
+    (["--epsilon", "0.1"], "add --labels N"),
     (["--attribute", "Smiling"], "--attribute applies to celeb_a"),
 ])
 def test_bad_semi_supervised_input(tmp_path, args, message):
@@ -148,3 +156,12 @@ def test_celeba_clustering_is_scored_per_attribute(tmp_path):
     assert summary["mean_attribute_error"] == pytest.approx(np.mean(list(summary["attribute_errors"].values())))
     assert json.load(open(os.path.join(run_dir, "summary.json")))["mean_attribute_error"] == \
         pytest.approx(summary["mean_attribute_error"])
+
+
+def test_config_json_from_before_label_steps_still_loads():
+    """config.json files written before --label-steps held the cap as max_epochs rounds of 20 steps."""
+    from gan_em_tf.config import RunConfig
+
+    old = RunConfig().to_dict()
+    old["supervision"] = {"labels": 100, "epsilon": 0.05, "max_epochs": 50}
+    assert RunConfig.from_dict(old).supervision.max_steps == 1000

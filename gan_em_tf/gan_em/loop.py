@@ -24,14 +24,13 @@ import tensorflow as tf
 
 from gan_em_tf import data as data_lib
 from gan_em_tf import embedding, metrics, networks, plots, rundir
-from gan_em_tf.config import SPLIT_MERGE_MODES, RunConfig
+from gan_em_tf.config import SPLIT_MERGE_MODES, SUPERVISION_CHECK, RunConfig
 from gan_em_tf.distribute import make_strategy
 from gan_em_tf.errors import UserError
 from gan_em_tf.gan_em import split_merge
 from gan_em_tf.gan_em.models import EStep, LabelStep, MStep
 
 SAMPLES_PER_ROW = 10
-SUPERVISION_CHECK = 20  # labelled-set steps between two error checks (§5.3)
 
 
 def _optimizer(train, lr):
@@ -123,8 +122,8 @@ class GanEm:
 
         The error is measured in inference mode before training and then every
         ``SUPERVISION_CHECK`` steps (at least one pass over the labelled set);
-        training stops once it is below ``--epsilon`` or after ``max_epochs``
-        such rounds.
+        training stops once it is below ``--epsilon`` or once ``--label-steps``
+        (rounded up to whole checks) have run.
         """
         sup, batch = self.cfg.supervision, min(self.cfg.train.batch_size, len(x_l))
         error = _error(self.enet, x_l, y_l)
@@ -133,7 +132,8 @@ class GanEm:
             per_round = max(SUPERVISION_CHECK, len(x_l) // batch)
             ds = data_lib.labelled_batches(x_l, y_l, batch, self.cfg.runtime.seed, self.iteration).repeat()
             stop = _StopBelowError(self.enet, x_l, y_l, sup.epsilon)
-            self.label_step.fit(ds, epochs=sup.max_epochs, steps_per_epoch=per_round, verbose=0, shuffle=False,
+            rounds = -(-sup.max_steps // per_round)
+            self.label_step.fit(ds, epochs=rounds, steps_per_epoch=per_round, verbose=0, shuffle=False,
                                 callbacks=[stop])
             error, steps = stop.error, stop.rounds * per_round
         return {"label_error": error, "label_steps": steps}
@@ -357,6 +357,8 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
                         "drop one of the two flags")
     if not 0 <= cfg.supervision.epsilon < 1:
         raise UserError(f"--epsilon must be in [0, 1), got {cfg.supervision.epsilon}")
+    if cfg.supervision.max_steps < 1:
+        raise UserError(f"--label-steps must be a positive integer, got {cfg.supervision.max_steps}")
     task = _Task(cfg, ds, heldout)
     if cfg.runtime.deterministic:
         tf.config.experimental.enable_op_determinism()
