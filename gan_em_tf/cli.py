@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import sys
 
 from gan_em_tf.errors import UserError
@@ -167,9 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     o.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last completed EM iteration with its config.json. "
-                        "Only --iterations (to extend a finished run or end earlier), --epsilon, --label-steps and "
-                        "the --split-merge-* flags may change, and are written to config.json; other training flags are "
-                        "ignored")
+                        "Only --iterations (to extend a finished run or end earlier), --epsilon, --label-steps, "
+                        "--keep-every and the --split-merge-* flags may change, and are written to config.json; "
+                        "other training flags are ignored")
+    o.add_argument("--branch-from", metavar="PATH",
+                   help="start the new run in --out from a copy of another run's checkpoint: PATH is a run folder "
+                        "(its newest checkpoint) or one of its checkpoints/iter-NNNN folders (see --keep-every). The "
+                        "new run takes that run's config.json and continues as --resume would, with the same flags "
+                        "allowed to change; the source run is only read")
+    o.add_argument("--keep-every", type=int, metavar="N",
+                   help="also keep the checkpoint after every N-th EM iteration, to branch from later "
+                        "(default: only the newest; one MNIST checkpoint is ~190 MB)")
     o.add_argument("--no-export", action="store_true", help="skip writing saved_model/ at the end")
     c.set_defaults(func=cmd_cluster)
 
@@ -245,13 +254,13 @@ def _positive(name: str, value) -> None:
 
 def _resumed_config(a, cfg):
     """The run's config.json with the few settings a resume may change: ``--iterations`` (extend or end the run
-    earlier), ``--epsilon``, ``--label-steps`` and the split/merge schedule, which only act on iterations still to
-    come."""
+    earlier), ``--epsilon``, ``--label-steps``, ``--keep-every`` and the split/merge schedule, which only act on
+    iterations still to come."""
     from gan_em_tf import rundir
 
     done = rundir.completed_iterations(a.out)
     if a.iterations is not None and a.iterations < done:
-        raise UserError(f"--iterations {a.iterations} with --resume: {a.out} has already completed {done} EM "
+        raise UserError(f"--iterations {a.iterations}: {a.out} has already completed {done} EM "
                         f"iterations; pass at least {done}")
     schedule = {"iterations": a.iterations}
     train = {"split_merge_every": a.split_merge_every, "split_merge_start": a.split_merge_start,
@@ -259,26 +268,49 @@ def _resumed_config(a, cfg):
              "split_merge_m_epochs": a.split_merge_m_epochs, "split_merge_protect_new": a.split_merge_protect_new}
     cfg.schedule = dataclasses.replace(cfg.schedule, **{k: v for k, v in schedule.items() if v is not None})
     cfg.train = dataclasses.replace(cfg.train, **{k: v for k, v in train.items() if v is not None})
+    if a.keep_every is not None:
+        cfg.runtime = dataclasses.replace(cfg.runtime, keep_every=a.keep_every)
     supervision = {"epsilon": a.epsilon, "max_steps": a.label_steps}
     cfg.supervision = dataclasses.replace(cfg.supervision, **{k: v for k, v in supervision.items() if v is not None})
     return cfg  # the run writes it to config.json once it has checked it
 
 
 def cmd_cluster(a) -> int:
+    from gan_em_tf import rundir
+
+    for flag in ("iterations", "m_epochs", "first_m_epochs", "e_steps", "batch_size", "e_batch_size",
+                 "g_class_start", "keep_every"):
+        _positive("--" + flag.replace("_", "-"), getattr(a, flag))
+    if not a.branch_from:
+        return _cluster(a, resume=a.resume, overwrite=a.overwrite)
+    if a.resume:
+        raise UserError("--branch-from starts a new run in --out; --resume continues the run already there; pass one")
+    source_run, ckpt = rundir.branch_source(a.branch_from)
+    if os.path.abspath(source_run) == os.path.abspath(a.out):
+        raise UserError(f"--out {a.out} is the run --branch-from reads; choose a new --out")
+    rundir.prepare(a.out, overwrite=a.overwrite, resume=False)
+    rundir.branch(source_run, ckpt, a.out)
+    try:
+        return _cluster(a, resume=True, overwrite=False)  # --overwrite already acted on --out
+    except UserError:
+        if rundir.completed_iterations(a.out) == int(os.path.basename(ckpt)[len("iter-"):]):
+            shutil.rmtree(a.out, ignore_errors=True)  # nothing trained yet: leave no half-made branch behind
+        raise
+
+
+def _cluster(a, resume: bool, overwrite: bool) -> int:
+    """A new run, or (``resume``) the run in --out continued from its newest checkpoint."""
     from gan_em_tf import data as data_lib
     from gan_em_tf import rundir
     from gan_em_tf.config import RunConfig, RuntimeConfig, SupervisionConfig, default_schedule
 
-    for flag in ("iterations", "m_epochs", "first_m_epochs", "e_steps", "batch_size", "e_batch_size",
-                 "g_class_start"):
-        _positive("--" + flag.replace("_", "-"), getattr(a, flag))
-    if a.resume:
-        rundir.prepare(a.out, overwrite=a.overwrite, resume=True)
+    if resume:
+        rundir.prepare(a.out, overwrite=overwrite, resume=True)
         cfg = _resumed_config(a, RunConfig.from_dict(rundir.read_json(os.path.join(a.out, "config.json"))))
     else:
         train = _train_config(a)
         runtime = RuntimeConfig(strategy=a.strategy, jit_compile=a.xla, mixed_precision=a.mixed_precision,
-                                seed=a.seed, deterministic=a.deterministic,
+                                seed=a.seed, deterministic=a.deterministic, keep_every=a.keep_every or 0,
                                 verbose=0 if a.quiet else (2 if a.progress else 1))
         if a.labels < 0:
             raise UserError(f"--labels must be 0 (unsupervised) or positive, got {a.labels}")
@@ -290,16 +322,16 @@ def cmd_cluster(a) -> int:
         raise UserError("--epsilon and --label-steps act on the labelled examples; add --labels N (this run has none)")
     dataset = data_lib.load(cfg.data)
     heldout = data_lib.load_heldout(cfg.data) if cfg.semi_supervised else None
-    if not a.resume:
+    if not resume:
         sched = default_schedule(len(dataset), cfg.train.batch_size)
         cfg.schedule = dataclasses.replace(
             sched, **{k: v for k, v in {"iterations": a.iterations, "m_epochs": a.m_epochs,
                                         "first_m_epochs": a.first_m_epochs, "e_steps": a.e_steps}.items()
                       if v is not None})
-        rundir.prepare(a.out, overwrite=a.overwrite, resume=False)
+        rundir.prepare(a.out, overwrite=overwrite, resume=False)
     from gan_em_tf.gan_em import loop
 
-    summary = loop.run(cfg, a.out, resume=a.resume, dataset=dataset, export=not a.no_export, heldout=heldout,
+    summary = loop.run(cfg, a.out, resume=resume, dataset=dataset, export=not a.no_export, heldout=heldout,
                        log=(lambda *_: None) if cfg.runtime.verbose == 0 else (lambda m: print(m, flush=True)))
     keys = ("task", "acc", "nmi", "ari", "purity", "error", "mean_attribute_error", "embedding_knn_acc", "clusters",
             "n_samples", "seconds", "seed")

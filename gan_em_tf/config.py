@@ -122,6 +122,7 @@ class RuntimeConfig:
     seed: int = 0
     deterministic: bool = False
     verbose: int = 2  # 0: summary only, 1: one log line per EM iteration, 2: also progress bars
+    keep_every: int = 0  # N > 0: also keep the checkpoint of every N-th EM iteration (default: only the newest)
 
 
 @dataclass

@@ -11,10 +11,12 @@ Layout of ``RUN_DIR``::
     convergence.png    ACC and NMI per EM iteration (paper Fig. 4)
     embedding.npy/png  with --embed-dim k: layer r per sample and its 2-D map (paper Fig. 3)
     checkpoints/iter-NNNN/   networks, optimizer slots, EM state after iteration N
+    branch.json        with --branch-from: the run and checkpoint this run started from
     saved_model/       the serving export (see gan_em_tf.export)
 
 An existing run is never replaced unless ``--overwrite``; ``--resume``
-continues from the newest complete checkpoint.
+continues from the newest complete checkpoint; ``--branch-from`` starts a new
+run folder from a copy of another run's checkpoint.
 """
 from __future__ import annotations
 
@@ -90,8 +92,9 @@ def _optimizer_arrays(optimizer) -> dict:
 
 
 def save_checkpoint(run_dir: str, iteration: int, networks: dict, optimizers: dict, state: dict,
-                    rows: list[dict]) -> str:
-    """Write ``checkpoints/iter-NNNN`` atomically (tmp folder + rename); keep only the newest."""
+                    rows: list[dict], keep_every: int = 0) -> str:
+    """Write ``checkpoints/iter-NNNN`` atomically (tmp folder + rename); keep the newest and, with
+    ``keep_every`` = N > 0, those of every N-th iteration."""
     root = os.path.join(run_dir, CHECKPOINTS)
     os.makedirs(root, exist_ok=True)
     final = os.path.join(root, f"iter-{iteration:04d}")
@@ -107,8 +110,11 @@ def save_checkpoint(run_dir: str, iteration: int, networks: dict, optimizers: di
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     for old in os.listdir(root):
-        if old.startswith("iter-") and old != os.path.basename(final):
-            shutil.rmtree(os.path.join(root, old), ignore_errors=True)
+        if not old.startswith("iter-") or old == os.path.basename(final):
+            continue
+        if keep_every and not old.endswith(".tmp") and int(old[len("iter-"):]) % keep_every == 0:
+            continue
+        shutil.rmtree(os.path.join(root, old), ignore_errors=True)
     return final
 
 
@@ -118,6 +124,33 @@ def latest_checkpoint(run_dir: str) -> str | None:
         return None
     done = sorted(d for d in os.listdir(root) if d.startswith("iter-") and not d.endswith(".tmp"))
     return os.path.join(root, done[-1]) if done else None
+
+
+def branch_source(source: str) -> tuple[str, str]:
+    """(run folder, checkpoint) named by ``--branch-from SOURCE``: a run folder (its newest checkpoint) or
+    one of its ``checkpoints/iter-NNNN`` folders."""
+    source = os.path.normpath(source)
+    if os.path.basename(os.path.dirname(source)) == CHECKPOINTS:
+        run, ckpt = os.path.dirname(os.path.dirname(source)), source
+        if not os.path.isfile(os.path.join(ckpt, "state.npz")):
+            ckpt = None
+    else:
+        run, ckpt = source, latest_checkpoint(source)
+    if ckpt is None or not os.path.isfile(os.path.join(run, "config.json")):
+        raise UserError(f"--branch-from {source}: no run checkpoint there; pass a run folder or one of its "
+                        f"{CHECKPOINTS}/iter-NNNN folders")
+    return run, ckpt
+
+
+def branch(source_run: str, ckpt: str, run_dir: str) -> None:
+    """Fill the new ``run_dir`` with the source run's config, data record and a copy of ``ckpt``, so that
+    ``--resume`` continues from there; the source run is only read."""
+    for name in ("config.json", DATA_INFO):
+        if os.path.isfile(os.path.join(source_run, name)):
+            shutil.copy2(os.path.join(source_run, name), os.path.join(run_dir, name))
+    shutil.copytree(ckpt, os.path.join(run_dir, CHECKPOINTS, os.path.basename(ckpt)))
+    write_json(os.path.join(run_dir, "branch.json"),
+               {"source_run": os.path.abspath(source_run), "checkpoint": os.path.basename(ckpt)})
 
 
 def completed_iterations(run_dir: str) -> int:

@@ -1,5 +1,5 @@
-"""A run killed mid-way and resumed with --resume ends exactly where an uninterrupted run ends; so does a
-finished run extended with --resume --iterations N."""
+"""A run killed mid-way and resumed with --resume ends exactly where an uninterrupted run ends; so do a
+finished run extended with --resume --iterations N and a new run branched from a kept checkpoint."""
 import json
 import os
 import signal
@@ -8,6 +8,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from conftest import gan_em
 
@@ -16,10 +17,22 @@ ARGS = ["cluster", "--dataset", "digits", "--limit", "240", "--iterations", "3",
         "--no-xla"]
 
 
-def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
-    full = str(tmp_path / "full")
-    proc = gan_em(*ARGS, "--out", full)
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    """The uninterrupted 3-iteration run, keeping the checkpoint after iteration 2 as well."""
+    full = str(tmp_path_factory.mktemp("resume") / "full")
+    proc = gan_em(*ARGS, "--keep-every", "2", "--out", full)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(os.listdir(os.path.join(full, "checkpoints"))) == ["iter-0002", "iter-0003"]
+    return full
+
+
+def _strip(rows):
+    return [",".join(r.split(",")[:-1]) for r in rows]  # the last column is seconds
+
+
+def test_resume_after_kill_matches_uninterrupted_run(full_run, tmp_path):
+    full = full_run
 
     part = str(tmp_path / "part")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
@@ -48,7 +61,7 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     rows_full = open(os.path.join(full, "metrics.csv")).read().splitlines()
     rows_part = open(os.path.join(part, "metrics.csv")).read().splitlines()
     assert len(rows_full) == len(rows_part) == 4
-    strip = lambda rows: [",".join(r.split(",")[:-1]) for r in rows]  # the last column is seconds
+    strip = _strip
     assert strip(rows_full) == strip(rows_part)
     s_full = json.load(open(os.path.join(full, "summary.json")))
     s_part = json.load(open(os.path.join(part, "summary.json")))
@@ -65,3 +78,28 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     assert strip(open(os.path.join(short, "metrics.csv")).read().splitlines()) == strip(rows_full)
     np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
                                   np.load(os.path.join(short, "assignments.npy")))
+
+
+def test_a_branch_from_a_kept_checkpoint_ends_where_the_source_run_ended(full_run, tmp_path):
+    full = full_run
+    kept = os.path.join(full, "checkpoints", "iter-0002")
+    for args, message in [(["--branch-from", str(tmp_path / "nothing")], "no run checkpoint there"),
+                          (["--branch-from", full, "--out", full], "the run --branch-from reads"),
+                          (["--branch-from", kept, "--resume"], "pass one"),
+                          (["--branch-from", kept, "--epsilon", "0.1"], "add --labels N")]:
+        out = [] if "--out" in args else ["--out", str(tmp_path / "bad")]
+        proc = gan_em("cluster", *args, *out)
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert not os.path.exists(tmp_path / "bad")  # a branch that fails before training leaves nothing behind
+
+    branch = str(tmp_path / "branch")
+    proc = gan_em("cluster", "--branch-from", kept, "--out", branch)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "resumed from" in proc.stdout
+    assert json.load(open(os.path.join(branch, "branch.json"))) == {"source_run": os.path.abspath(full),
+                                                                     "checkpoint": "iter-0002"}
+    np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
+                                  np.load(os.path.join(branch, "assignments.npy")))
+    assert _strip(open(os.path.join(branch, "metrics.csv")).read().splitlines()) == \
+        _strip(open(os.path.join(full, "metrics.csv")).read().splitlines())
+    assert sorted(os.listdir(os.path.join(full, "checkpoints"))) == ["iter-0002", "iter-0003"]  # source untouched

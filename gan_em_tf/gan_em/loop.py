@@ -395,7 +395,8 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         row.update(phi_min=float(model.phi.min()), phi_max=float(model.phi.max()),
                    clusters_used=int(len(np.unique(assign))), seconds=time.time() - t0)
         rows.append(row)
-        rundir.save_checkpoint(run_dir, model.iteration, model.networks, model.optimizers, model.state(), rows)
+        rundir.save_checkpoint(run_dir, model.iteration, model.networks, model.optimizers, model.state(), rows,
+                               keep_every=cfg.runtime.keep_every)
         rundir.write_metrics_csv(run_dir, rows)
         log(_log_line(model.iteration, total, row))
     return finish(model, ds, rows, run_dir, time.time() - start, export=export, task=task)
