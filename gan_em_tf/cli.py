@@ -225,7 +225,7 @@ def _train_config(a):
                  "split_merge_start": a.split_merge_start, "split_merge_whiten": a.split_merge_whiten,
                  "split_merge_mode": a.split_merge_mode, "split_merge_m_epochs": a.split_merge_m_epochs,
                  "split_merge_protect_new": a.split_merge_protect_new}
-    return dataclasses.replace(t, **{k: v for k, v in overrides.items() if v is not None})
+    return dataclasses.replace(t, **_given(**overrides))
 
 
 def _check_out_file(path: str | None) -> None:
@@ -248,9 +248,19 @@ def _write_out(path: str, payload: dict) -> None:
         raise UserError(f"cannot write --out {path} ({e.strerror}); pass a writable file path") from None
 
 
+def _given(**flags) -> dict:
+    """The flags the user passed (argparse leaves the others None), to override a config with."""
+    return {k: v for k, v in flags.items() if v is not None}
+
+
 def _positive(name: str, value) -> None:
     if value is not None and value < 1:
         raise UserError(f"{name} must be a positive integer, got {value}")
+
+
+def _supervision_flags(a) -> dict:
+    """--epsilon and --label-steps as given, as SupervisionConfig fields."""
+    return _given(epsilon=a.epsilon, max_steps=a.label_steps)
 
 
 def _resumed_config(a, cfg):
@@ -263,16 +273,13 @@ def _resumed_config(a, cfg):
     if a.iterations is not None and a.iterations < done:
         raise UserError(f"--iterations {a.iterations}: {a.out} has already completed {done} EM "
                         f"iterations; pass at least {done}")
-    schedule = {"iterations": a.iterations}
-    train = {"split_merge_every": a.split_merge_every, "split_merge_start": a.split_merge_start,
-             "split_merge_whiten": a.split_merge_whiten, "split_merge_mode": a.split_merge_mode,
-             "split_merge_m_epochs": a.split_merge_m_epochs, "split_merge_protect_new": a.split_merge_protect_new}
-    cfg.schedule = dataclasses.replace(cfg.schedule, **{k: v for k, v in schedule.items() if v is not None})
-    cfg.train = dataclasses.replace(cfg.train, **{k: v for k, v in train.items() if v is not None})
-    if a.keep_every is not None:
-        cfg.runtime = dataclasses.replace(cfg.runtime, keep_every=a.keep_every)
-    supervision = {"epsilon": a.epsilon, "max_steps": a.label_steps}
-    cfg.supervision = dataclasses.replace(cfg.supervision, **{k: v for k, v in supervision.items() if v is not None})
+    cfg.schedule = dataclasses.replace(cfg.schedule, **_given(iterations=a.iterations))
+    cfg.train = dataclasses.replace(cfg.train, **_given(
+        split_merge_every=a.split_merge_every, split_merge_start=a.split_merge_start,
+        split_merge_whiten=a.split_merge_whiten, split_merge_mode=a.split_merge_mode,
+        split_merge_m_epochs=a.split_merge_m_epochs, split_merge_protect_new=a.split_merge_protect_new))
+    cfg.runtime = dataclasses.replace(cfg.runtime, **_given(keep_every=a.keep_every))
+    cfg.supervision = dataclasses.replace(cfg.supervision, **_supervision_flags(a))
     return cfg  # the run writes it to config.json once it has checked it
 
 
@@ -294,7 +301,7 @@ def cmd_cluster(a) -> int:
     try:
         return _cluster(a, resume=True, overwrite=False)  # --overwrite already acted on --out
     except UserError:
-        if rundir.completed_iterations(a.out) == int(os.path.basename(ckpt)[len("iter-"):]):
+        if rundir.completed_iterations(a.out) == rundir.checkpoint_iteration(ckpt):
             shutil.rmtree(a.out, ignore_errors=True)  # nothing trained yet: leave no half-made branch behind
         raise
 
@@ -316,19 +323,15 @@ def _cluster(a, resume: bool, overwrite: bool) -> int:
         if a.labels < 0:
             raise UserError(f"--labels must be 0 (unsupervised) or positive, got {a.labels}")
         cfg = RunConfig(clusters=a.clusters, embed_dim=a.embed_dim, data=_data_config(a), train=train,
-                        runtime=runtime, supervision=SupervisionConfig(
-                            labels=a.labels, epsilon=SupervisionConfig.epsilon if a.epsilon is None else a.epsilon,
-                            max_steps=SupervisionConfig.max_steps if a.label_steps is None else a.label_steps))
-    if not cfg.semi_supervised and (a.epsilon is not None or a.label_steps is not None):
+                        runtime=runtime, supervision=SupervisionConfig(labels=a.labels, **_supervision_flags(a)))
+    if not cfg.semi_supervised and _supervision_flags(a):
         raise UserError("--epsilon and --label-steps act on the labelled examples; add --labels N (this run has none)")
     dataset = data_lib.load(cfg.data)
     heldout = data_lib.load_heldout(cfg.data) if cfg.semi_supervised else None
     if not resume:
         sched = default_schedule(len(dataset), cfg.train.batch_size)
-        cfg.schedule = dataclasses.replace(
-            sched, **{k: v for k, v in {"iterations": a.iterations, "m_epochs": a.m_epochs,
-                                        "first_m_epochs": a.first_m_epochs, "e_steps": a.e_steps}.items()
-                      if v is not None})
+        cfg.schedule = dataclasses.replace(sched, **_given(iterations=a.iterations, m_epochs=a.m_epochs,
+                                                           first_m_epochs=a.first_m_epochs, e_steps=a.e_steps))
         rundir.prepare(a.out, overwrite=overwrite, resume=False)
     from gan_em_tf.gan_em import loop
 

@@ -112,7 +112,7 @@ def save_checkpoint(run_dir: str, iteration: int, networks: dict, optimizers: di
     for old in os.listdir(root):
         if not old.startswith("iter-") or old == os.path.basename(final):
             continue
-        if keep_every and not old.endswith(".tmp") and int(old[len("iter-"):]) % keep_every == 0:
+        if keep_every and not old.endswith(".tmp") and checkpoint_iteration(old) % keep_every == 0:
             continue
         shutil.rmtree(os.path.join(root, old), ignore_errors=True)
     return final
@@ -153,10 +153,15 @@ def branch(source_run: str, ckpt: str, run_dir: str) -> None:
                {"source_run": os.path.abspath(source_run), "checkpoint": os.path.basename(ckpt)})
 
 
+def checkpoint_iteration(ckpt: str) -> int:
+    """The EM iteration a ``checkpoints/iter-NNNN`` folder holds."""
+    return int(os.path.basename(ckpt)[len("iter-"):])
+
+
 def completed_iterations(run_dir: str) -> int:
     """How many EM iterations the newest checkpoint in ``run_dir`` holds (0 without one)."""
     ckpt = latest_checkpoint(run_dir)
-    return int(os.path.basename(ckpt)[len("iter-"):]) if ckpt else 0
+    return checkpoint_iteration(ckpt) if ckpt else 0
 
 
 def load_networks(ckpt: str, networks: dict) -> None:

@@ -61,8 +61,7 @@ def test_resume_after_kill_matches_uninterrupted_run(full_run, tmp_path):
     rows_full = open(os.path.join(full, "metrics.csv")).read().splitlines()
     rows_part = open(os.path.join(part, "metrics.csv")).read().splitlines()
     assert len(rows_full) == len(rows_part) == 4
-    strip = _strip
-    assert strip(rows_full) == strip(rows_part)
+    assert _strip(rows_full) == _strip(rows_part)
     s_full = json.load(open(os.path.join(full, "summary.json")))
     s_part = json.load(open(os.path.join(part, "summary.json")))
     assert s_full["acc"] == s_part["acc"] and s_part["iterations"] == 3
@@ -75,7 +74,7 @@ def test_resume_after_kill_matches_uninterrupted_run(full_run, tmp_path):
     extended = gan_em("cluster", "--out", short, "--resume", "--iterations", "3")
     assert extended.returncode == 0, extended.stderr[-2000:]
     assert json.load(open(os.path.join(short, "config.json")))["schedule"]["iterations"] == 3
-    assert strip(open(os.path.join(short, "metrics.csv")).read().splitlines()) == strip(rows_full)
+    assert _strip(open(os.path.join(short, "metrics.csv")).read().splitlines()) == _strip(rows_full)
     np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
                                   np.load(os.path.join(short, "assignments.npy")))
 
