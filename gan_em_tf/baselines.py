@@ -36,8 +36,4 @@ def run(method: str, x: np.ndarray, y: np.ndarray | None, k: int, seeds: list[in
             row.update(metrics.cluster_scores(y, assign, k))
         per_seed.append(row)
     out = {"method": method, "clusters": k, "n_samples": len(x), "per_seed": per_seed}
-    for key in ("acc", "nmi", "ari", "purity", "error"):
-        if y is not None:
-            vals = np.array([r[key] for r in per_seed])
-            out[key] = {"mean": float(vals.mean()), "sd": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0}
-    return out
+    return {**out, **metrics.mean_sd_over_seeds(per_seed)} if y is not None else out

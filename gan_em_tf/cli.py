@@ -2,6 +2,7 @@
 
     gan-em cluster  --dataset digits --out runs/digits     # GAN-EM clustering (Algorithm 1)
     gan-em baseline --dataset digits --method all          # k-means / GMM, same metrics
+    gan-em baseline --dataset digits --labels 100          # ... and the E-net on 100 labels alone
     gan-em export   runs/digits exported/                  # SavedModel for serving
     gan-em bench                                           # images/s of the M- and E-step
 
@@ -19,6 +20,7 @@ import sys
 from gan_em_tf.errors import UserError
 
 EXIT_USER_ERROR = 2
+LABELS_ONLY_STEPS = 3000  # gan-em baseline --label-steps default
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
@@ -183,11 +185,23 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--no-export", action="store_true", help="skip writing saved_model/ at the end")
     c.set_defaults(func=cmd_cluster)
 
-    b = sub.add_parser("baseline", help="k-means / GMM baselines scored with the same metrics",
-                       description="Run scikit-learn k-means (n_init=10) and/or a diagonal GMM on raw pixels.")
+    b = sub.add_parser("baseline", help="k-means / GMM / labels-only baselines scored with the same metrics",
+                       description="Run scikit-learn k-means (n_init=10) and/or a diagonal GMM on raw pixels; with "
+                                   "--labels N also GAN-EM's E-net trained on the N labelled examples alone "
+                                   "(labels-only: the reference row of the semi-supervised columns).")
     _add_data_args(b)
-    b.add_argument("--method", default="all", choices=("kmeans", "gmm", "all"), help="which baseline (default: all)")
+    b.add_argument("--method", default="all", choices=("kmeans", "gmm", "labels-only", "all"),
+                   help="which baseline (default: all = kmeans and gmm, plus labels-only when --labels is given)")
     b.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds to average over (default: 0 1 2)")
+    lo = b.add_argument_group("labels-only (scored like gan-em cluster --labels N: on the test split after "
+                             "--split train, else on the unlabelled rest)")
+    lo.add_argument("--labels", type=int, metavar="N",
+                   help="labelled examples, balanced per class and picked by the seed as in gan-em cluster")
+    lo.add_argument("--label-steps", type=int, default=LABELS_ONLY_STEPS, metavar="N",
+                   help=f"training steps on the labelled examples (default: {LABELS_ONLY_STEPS})")
+    lo.add_argument("--config", default=DEFAULT_PRESET, choices=list(PRESETS),
+                   help=f"the preset whose E-net, batch size and optimizer are used (default: {DEFAULT_PRESET})")
+    lo.add_argument("--lr", type=float, metavar="LR", help="learning rate (default: the preset's E-net rate)")
     b.add_argument("--out", metavar="FILE.json", help="also write the results as JSON")
     b.set_defaults(func=cmd_baseline)
 
@@ -348,15 +362,29 @@ def cmd_baseline(a) -> int:
     from gan_em_tf import data as data_lib
 
     _check_out_file(a.out)
-    dataset = data_lib.load(_data_config(a))
-    methods = baselines.METHODS if a.method == "all" else (a.method,)
+    if a.method == "labels-only" and a.labels is None:
+        raise UserError("--method labels-only trains on labelled examples; add --labels N")
+    if a.labels is not None and a.method in baselines.METHODS:
+        raise UserError(f"--labels is for --method labels-only (or all); {a.method} does not use labels")
+    data_cfg = _data_config(a)
+    dataset = data_lib.load(data_cfg)
+    if a.labels is not None:  # TensorFlow only when the E-net is trained
+        from gan_em_tf.config import train_preset
+        from gan_em_tf.gan_em import labels_only
+
+        labels_only.check(dataset, a.labels, a.label_steps, a.lr)
+    methods = baselines.METHODS if a.method == "all" else (a.method,) if a.method in baselines.METHODS else ()
     results = [baselines.run(m, dataset.x, dataset.y, a.clusters, a.seeds) for m in methods]
+    if a.labels is not None:
+        results.append(labels_only.run(dataset, data_lib.load_heldout(data_cfg), a.labels, a.seeds,
+                                       train_preset(a.config), a.label_steps, a.lr))
     for r in results:
         if dataset.y is None:
-            print(f"{r['method']:7s} K={r['clusters']} (no labels to score)")
+            print(f"{r['method']:11s} K={r['clusters']} (no labels to score)")
             continue
-        cells = " ".join(f"{k}={r[k]['mean']:.3f}±{r[k]['sd']:.3f}" for k in ("acc", "nmi", "ari", "purity"))
-        print(f"{r['method']:7s} {dataset.name} N={r['n_samples']} K={r['clusters']} seeds={a.seeds}: {cells}")
+        cells = " ".join(f"{k}={r[k]['mean']:.3f}±{r[k]['sd']:.3f}" for k in ("acc", "nmi", "ari", "purity", "error"))
+        setting = f"K={r['clusters']}" if "clusters" in r else f"labels={r['labels']} steps={r['steps']}"
+        print(f"{r['method']:11s} {dataset.name} N={r['n_samples']} {setting} seeds={a.seeds}: {cells}")
     if a.out:
         _write_out(a.out, {"dataset": dataset.name, "results": results})
     return 0

@@ -208,6 +208,30 @@ def labelled_indices(y: np.ndarray, n_labels: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
+@dataclass
+class LabelledSplit:
+    """The data of a semi-supervised run (§5.3): the labelled examples and what is scored."""
+
+    x_labelled: np.ndarray
+    y_labelled: np.ndarray
+    heldout: Dataset  # the labelled test split when there is one, else the unlabelled rest
+    rest: np.ndarray | None  # mask of the unlabelled training samples when they are the held-out data
+
+
+def split_labelled(ds: Dataset, n_labels: int, seed: int, heldout: Dataset | None = None) -> LabelledSplit:
+    """``n_labels`` examples of ds picked by :func:`labelled_indices`; scored on ``heldout`` or the rest."""
+    if ds.y is None:
+        raise UserError("--labels needs class labels; this data has none"
+                        + (" (for celeb_a pass --attribute NAME)" if ds.attributes else ""))
+    idx = labelled_indices(ds.y, n_labels, seed)
+    rest = None
+    if heldout is None:
+        rest = np.ones(len(ds), bool)
+        rest[idx] = False
+        heldout = ds.subset(rest)
+    return LabelledSplit(ds.x[idx], ds.y[idx], heldout, rest)
+
+
 # ----------------------------------------------------------------------------- others
 def load_digits() -> Dataset:
     """scikit-learn's bundled 8×8 digits, 1,797 images, pixels 0..16 scaled to [0, 1]."""

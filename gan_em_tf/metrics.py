@@ -80,3 +80,12 @@ def attribute_errors(attributes: dict, clusters) -> dict:
     for K = 2, majority mapping for larger K).
     """
     return {name: cluster_scores(y, clusters)["error"] for name, y in attributes.items()}
+
+
+def mean_sd_over_seeds(per_seed: list[dict], keys=("acc", "nmi", "ari", "purity", "error")) -> dict:
+    """{key: {"mean", "sd"}} over the rows of ``per_seed`` (sample sd; 0 for a single seed)."""
+    out = {}
+    for key in keys:
+        vals = np.array([r[key] for r in per_seed], dtype=float)
+        out[key] = {"mean": float(vals.mean()), "sd": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0}
+    return out

@@ -116,16 +116,17 @@ def cluster(run_dir: str, args: list[str], extra: str = "") -> dict:
     return summary
 
 
-def baselines(out: str, name: str, data: list[str], clusters: int, seed_list: list[int]) -> dict:
-    """``gan-em baseline`` (k-means and GMM) on the same data; returns its JSON."""
+def baselines(out: str, name: str, data: list[str], method_args: list[str], seed_list: list[int]) -> dict:
+    """``gan-em baseline`` on the same data: k-means and GMM (``method_args`` = ["--clusters", "K"]) or the
+    labels-only E-net (["--method", "labels-only", "--labels", "N"]); returns {method: result}."""
     path = os.path.join(out, f"{name}.json")
+    cmd = ["baseline", *data, *method_args, "--seeds", *map(str, seed_list), "--out", path]
     if not os.path.exists(path):
-        cmd = ["baseline", *data, "--clusters", str(clusters), "--seeds", *map(str, seed_list), "--out", path]
         print("+ gan-em " + " ".join(cmd), flush=True)
         if subprocess.run([sys.executable, "-m", "gan_em_tf", *cmd]).returncode != 0:
             raise SystemExit(f"gan-em baseline failed for {name}")
     with open(path) as f:
-        return {r["method"]: r for r in json.load(f)["results"]}
+        return {r["method"]: {**r, "command": "gan-em " + " ".join(cmd)} for r in json.load(f)["results"]}
 
 
 def sweep(root: str, name: str, args: list[str], seed_list: list[int], extra: str = "") -> list[dict]:

@@ -40,6 +40,7 @@ def test_quick_script_writes_its_report(tmp_path, script, args, outputs):
         errs = report["measured_error"]
         assert 0.0 <= errs["mnist_k10"]["per_seed"][0] <= 1.0 and 0.0 <= errs["mnist_100"]["per_seed"][0] <= 1.0
         assert set(report["baselines_k10"]) == {"kmeans", "gmm"}
+        assert 0.0 <= report["labels_only"]["mnist_100"]["mean"] < 0.5 and "E-net on the labels only" in md
         assert "GAN-EM (measured)" in md and "GAN-EM (quoted)" in md and "4.20 ± 0.51" in md
 
 

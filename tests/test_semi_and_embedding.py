@@ -27,6 +27,46 @@ def test_labelled_indices_are_balanced_and_fixed_by_the_seed():
         data.labelled_indices(y, 3, seed=0)  # fewer labels than classes
 
 
+def test_split_labelled_scores_the_rest_or_the_given_test_split():
+    ds = data.Dataset("toy", np.zeros((40, 2), np.float32), np.repeat(np.arange(4), 10))
+    split = data.split_labelled(ds, 8, seed=0)
+    idx = data.labelled_indices(ds.y, 8, seed=0)
+    np.testing.assert_array_equal(split.y_labelled, ds.y[idx])
+    assert len(split.heldout) == 32 and not split.rest[idx].any() and split.rest.sum() == 32
+    test = data.Dataset("toy-test", np.ones((5, 2), np.float32), np.arange(5) % 4)
+    given = data.split_labelled(ds, 8, seed=0, heldout=test)
+    assert given.heldout is test and given.rest is None
+    with pytest.raises(UserError, match="--labels needs class labels"):
+        data.split_labelled(data.Dataset("x", ds.x, None), 8, seed=0)
+
+
+def test_labels_only_baseline_trains_on_the_labels_and_scores_the_rest(tmp_path):
+    out = tmp_path / "lo.json"
+    proc = gan_em("baseline", "--dataset", "digits", "--method", "labels-only", "--labels", "100",
+                  "--label-steps", "150", "--seeds", "0", "1", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (res,) = json.load(open(out))["results"]
+    assert res["method"] == "labels-only" and res["labels"] == 100 and res["steps"] == 150
+    assert res["lr"] == pytest.approx(6e-5) and res["preset"] == "authors"  # the default preset's E-net rate
+    assert [r["n_heldout"] for r in res["per_seed"]] == [1697, 1697]  # 1,797 digits minus the 100 labelled
+    # chance is 0.9; the E-net on 100 labelled digits alone gets ~0.1-0.2 here
+    assert res["error"]["mean"] < 0.4 and "labels-only" in proc.stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--method", "labels-only"], "--labels"),
+    (["--method", "kmeans", "--labels", "100"], "--labels"),
+    (["--labels", "5"], "--labels"),  # fewer labels than the 10 classes
+    (["--method", "labels-only", "--labels", "100", "--label-steps", "0"], "--label-steps"),
+    (["--method", "labels-only", "--labels", "100", "--lr", "0"], "--lr"),
+])
+def test_labels_only_bad_input_is_one_line(args, needle):
+    proc = gan_em("baseline", "--dataset", "digits", "--seeds", "0", *args)
+    msg = [ln for ln in proc.stderr.splitlines() if ln.startswith("gan-em: error:")]
+    assert proc.returncode == 2 and len(msg) == 1 and needle in msg[0], proc.stderr[-1500:]
+    assert "Traceback" not in proc.stderr
+
+
 def test_classification_and_attribute_scores():
     y = np.array([0, 0, 1, 1, 2, 2])
     s = metrics.classification_scores(y, np.array([0, 0, 1, 2, 2, 2]))

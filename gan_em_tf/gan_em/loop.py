@@ -33,7 +33,8 @@ from gan_em_tf.gan_em.models import EStep, LabelStep, MStep
 SAMPLES_PER_ROW = 10
 
 
-def _optimizer(train, lr):
+def make_optimizer(train, lr):
+    """The optimizer of one network: Adam (β1 from the preset) or RMSprop at ``lr``."""
     if train.optimizer == "adam":
         return keras.optimizers.Adam(lr, beta_1=train.adam_beta1, beta_2=0.999)
     if train.optimizer == "rmsprop":
@@ -56,7 +57,8 @@ class GanEm:
             self.discriminator = networks.build_discriminator(self.shape, k, sync_bn=sync, weight_init=init)
             self.enet = networks.build_enet(self.shape, k, embed_dim=cfg.embed_dim, sync_bn=sync,
                                             batchnorm=t.enet_batchnorm, weight_init=init)
-            self.optimizers = {"g": _optimizer(t, t.lr_g), "d": _optimizer(t, t.lr_d), "e": _optimizer(t, t.lr_e)}
+            self.optimizers = {"g": make_optimizer(t, t.lr_g), "d": make_optimizer(t, t.lr_d),
+                               "e": make_optimizer(t, t.lr_e)}
             self.m_step = MStep(self.generator, self.discriminator, k, t.generator_loss, t.real_unit_weight,
                                 t.d_fake_targets, enet=self.enet, info_weight=t.info_weight)
             self.m_step.compile(self.optimizers["g"], self.optimizers["d"], self.optimizers["e"],
@@ -283,19 +285,13 @@ class _Task:
         self.heldout = heldout
         self.rest = None  # mask of the unlabelled training samples when they are the held-out data
         if cfg.semi_supervised:
-            if ds.y is None:
-                raise UserError("--labels needs class labels; this data has none"
-                                + (" (for celeb_a pass --attribute NAME)" if ds.attributes else ""))
+            split = data_lib.split_labelled(ds, cfg.supervision.labels, cfg.runtime.seed, heldout)
             classes = np.unique(ds.y)
             if len(classes) != cfg.clusters or classes.max() != cfg.clusters - 1:
                 raise UserError(f"--labels: the E-net's outputs are the class ids, so --clusters must equal the "
                                 f"{len(classes)} classes; pass --clusters {len(classes)}")
-            idx = data_lib.labelled_indices(ds.y, cfg.supervision.labels, cfg.runtime.seed)
-            self.labelled = (ds.x[idx], ds.y[idx])
-            if heldout is None:
-                self.rest = np.ones(len(ds), bool)
-                self.rest[idx] = False
-                self.heldout = ds.subset(self.rest)
+            self.labelled = (split.x_labelled, split.y_labelled)
+            self.heldout, self.rest = split.heldout, split.rest
 
     def scores(self, model: "GanEm", ds: data_lib.Dataset, assign: np.ndarray) -> dict:
         """Scores of ``assign`` = argmax w (E on the training data, just computed by the loop)."""

@@ -1,0 +1,63 @@
+"""Reference row for the semi-supervised columns: GAN-EM's E-net trained on the labelled examples only.
+
+The same network (:func:`networks.build_enet` of the preset), the same labelled
+examples (:func:`data.split_labelled`, fixed by the seed), the same training
+phase (:class:`LabelStep`, L_E = CE(E(x_real), u) of §5.3) and the same
+held-out scoring as ``gan-em cluster --labels N`` — but no GAN: no generated
+images and no unlabelled data. What GAN-EM's error is below this row's is what
+the unlabelled data bought (``gan-em baseline --method labels-only``).
+"""
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+
+from gan_em_tf import data as data_lib
+from gan_em_tf import metrics, networks
+from gan_em_tf.config import TrainConfig
+from gan_em_tf.errors import UserError
+from gan_em_tf.gan_em.loop import make_optimizer
+from gan_em_tf.gan_em.models import LabelStep
+
+METHOD = "labels-only"
+
+
+def fit_predict(split: data_lib.LabelledSplit, classes: int, train: TrainConfig, steps: int, lr: float,
+                seed: int) -> np.ndarray:
+    """Train a fresh E-net for ``steps`` steps (batch ``train.batch_size``) on the labelled examples;
+    returns its class ids for the held-out images."""
+    keras.utils.set_random_seed(seed)
+    enet = networks.build_enet(split.heldout.shape, classes, batchnorm=train.enet_batchnorm,
+                               weight_init=train.weight_init)
+    phase = LabelStep(enet)
+    phase.compile(make_optimizer(train, lr))
+    batches = data_lib.labelled_batches(split.x_labelled, split.y_labelled, train.batch_size, seed, 0).repeat()
+    phase.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+    return enet.predict(split.heldout.x, batch_size=500, verbose=0).argmax(axis=1)
+
+
+def check(ds: data_lib.Dataset, n_labels: int, steps: int, lr: float | None) -> None:
+    """One-line errors for what :func:`run` cannot do, before anything is trained."""
+    if steps < 1:
+        raise UserError(f"--label-steps must be a positive integer, got {steps}")
+    if lr is not None and not lr > 0:
+        raise UserError(f"--lr must be positive, got {lr}")
+    data_lib.split_labelled(ds, n_labels, seed=0)  # labels exist, enough of them per class
+
+
+def run(ds: data_lib.Dataset, heldout: data_lib.Dataset | None, n_labels: int, seeds: list[int], train: TrainConfig,
+        steps: int, lr: float | None = None) -> dict:
+    """Classification scores on the held-out data per seed and their mean ± sd (``lr`` default: the preset's lr_e)."""
+    check(ds, n_labels, steps, lr)
+    lr = train.lr_e if lr is None else lr
+    per_seed = []
+    for seed in seeds:
+        split = data_lib.split_labelled(ds, n_labels, seed, heldout)
+        t0 = time.time()
+        predicted = fit_predict(split, int(ds.y.max()) + 1, train, steps, lr, seed)
+        per_seed.append({"seed": seed, "seconds": time.time() - t0, "n_heldout": len(split.heldout),
+                         **metrics.classification_scores(split.heldout.y, predicted)})
+    return {"method": METHOD, "labels": n_labels, "steps": steps, "lr": lr, "preset": train.preset,
+            "n_samples": len(ds), "per_seed": per_seed, **metrics.mean_sd_over_seeds(per_seed)}
