@@ -14,6 +14,7 @@ import pytest
 from conftest import TINY, gan_em
 from gan_em_tf import data, embedding, metrics
 from gan_em_tf.errors import UserError
+from gan_em_tf.config import LABELS_ONLY_LR
 
 
 def test_labelled_indices_are_balanced_and_fixed_by_the_seed():
@@ -47,7 +48,7 @@ def test_labels_only_baseline_trains_on_the_labels_and_scores_the_rest(tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (res,) = json.load(open(out))["results"]
     assert res["method"] == "labels-only" and res["labels"] == 100 and res["steps"] == 150
-    assert res["lr"] == pytest.approx(6e-5) and res["preset"] == "authors"  # the default preset's E-net rate
+    assert res["lr"] == pytest.approx(LABELS_ONLY_LR) and res["preset"] == "authors"
     assert [r["n_heldout"] for r in res["per_seed"]] == [1697, 1697]  # 1,797 digits minus the 100 labelled
     # chance is 0.9; the E-net on 100 labelled digits alone gets ~0.1-0.2 here
     assert res["error"]["mean"] < 0.4 and "labels-only" in proc.stdout
