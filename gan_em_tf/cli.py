@@ -375,7 +375,7 @@ def cmd_baseline(a) -> int:
         from gan_em_tf.gan_em import labels_only
 
         labels_only.check(dataset, a.labels, a.label_steps, a.lr)
-    methods = baselines.METHODS if a.method == "all" else (a.method,) if a.method in baselines.METHODS else ()
+    methods = [m for m in baselines.METHODS if a.method in (m, "all")]
     results = [baselines.run(m, dataset.x, dataset.y, a.clusters, a.seeds) for m in methods]
     if a.labels is not None:
         results.append(labels_only.run(dataset, data_lib.load_heldout(data_cfg), a.labels, a.seeds,

@@ -218,12 +218,17 @@ class LabelledSplit:
     rest: np.ndarray | None  # mask of the unlabelled training samples when they are the held-out data
 
 
-def split_labelled(ds: Dataset, n_labels: int, seed: int, heldout: Dataset | None = None) -> LabelledSplit:
-    """``n_labels`` examples of ds picked by :func:`labelled_indices`; scored on ``heldout`` or the rest."""
+def labelled_indices_of(ds: Dataset, n_labels: int, seed: int) -> np.ndarray:
+    """:func:`labelled_indices` of ds's labels, with a one-line error for data without labels."""
     if ds.y is None:
         raise UserError("--labels needs class labels; this data has none"
                         + (" (for celeb_a pass --attribute NAME)" if ds.attributes else ""))
-    idx = labelled_indices(ds.y, n_labels, seed)
+    return labelled_indices(ds.y, n_labels, seed)
+
+
+def split_labelled(ds: Dataset, n_labels: int, seed: int, heldout: Dataset | None = None) -> LabelledSplit:
+    """``n_labels`` examples of ds picked by :func:`labelled_indices`; scored on ``heldout`` or the rest."""
+    idx = labelled_indices_of(ds, n_labels, seed)
     rest = None
     if heldout is None:
         rest = np.ones(len(ds), bool)

@@ -44,7 +44,7 @@ def check(ds: data_lib.Dataset, n_labels: int, steps: int, lr: float) -> None:
         raise UserError(f"--label-steps must be a positive integer, got {steps}")
     if not lr > 0:
         raise UserError(f"--lr must be positive, got {lr}")
-    data_lib.split_labelled(ds, n_labels, seed=0)  # labels exist, enough of them per class
+    data_lib.labelled_indices_of(ds, n_labels, seed=0)  # labels exist, enough of them per class (no copy)
 
 
 def run(ds: data_lib.Dataset, heldout: data_lib.Dataset | None, n_labels: int, seeds: list[int], train: TrainConfig,
