@@ -99,7 +99,9 @@ class SupervisionConfig:
     """Semi-supervised GAN-EM (§5.3): after every E-step the E-net is trained on
     ``labels`` labelled real images (balanced per class, chosen by the seed) with
     L_E = CE(E(x_real), u) until its error on them is below ``epsilon``, at most
-    ``max_steps`` steps per E-step (the stopping rule when ε = 0 cannot be reached).
+    ``max_steps`` steps per E-step (the stopping rule when ε = 0 cannot be reached),
+    with the E-net's optimizer at learning rate ``lr`` (``--label-lr``; None = the
+    E-step's own rate ``lr_e``), decayed per iteration as the others are.
     The error is checked every :data:`SUPERVISION_CHECK` steps (or one pass over
     the labelled set when that is longer), so the cap is rounded up to whole checks.
     ``labels`` = 0 is unsupervised clustering."""
@@ -107,6 +109,7 @@ class SupervisionConfig:
     labels: int = 0
     epsilon: float = 0.05
     max_steps: int = 1000  # cap on labelled-set steps per E-step (--label-steps)
+    lr: float | None = None  # learning rate of the labelled-set steps (--label-lr); None = TrainConfig.lr_e
 
     @classmethod
     def from_dict(cls, d: dict) -> "SupervisionConfig":

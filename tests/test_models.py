@@ -84,17 +84,34 @@ def test_enet_without_batchnorm_has_no_batchnorm_layers():
     assert without.output_shape == with_bn.output_shape == (None, K)
 
 
-def _tiny_gan_em(schedule=None, clusters=K, **train_fields):
+def _tiny_gan_em(schedule=None, clusters=K, supervision=None, **train_fields):
     """A GanEm on 16 random 8×8 images (batches of 8: 2 M-steps per pass) with the given config changes."""
-    from gan_em_tf.config import RunConfig, ScheduleConfig, train_preset
+    from gan_em_tf.config import RunConfig, ScheduleConfig, SupervisionConfig, train_preset
     from gan_em_tf.gan_em.loop import GanEm
 
     train = dataclasses.replace(train_preset("authors"), batch_size=8, e_batch_size=8, noise_dim=NOISE,
                                 **train_fields)
-    cfg = RunConfig(clusters=clusters, train=train,
+    cfg = RunConfig(clusters=clusters, train=train, supervision=supervision or SupervisionConfig(),
                     schedule=schedule or ScheduleConfig(iterations=2, m_epochs=1, e_steps=2))
     x = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32)
     return GanEm(cfg, x.shape[1:], len(x)), x
+
+
+@pytest.mark.parametrize("label_lr", [None, 1e-8, 1e-2])
+def test_label_lr_sets_the_rate_of_the_labelled_steps_only(label_lr):
+    """--label-lr: Adam moves each weight by about the rate per step, so 20 labelled steps move the E-net by
+    at most ~20 × rate; the E-step's own rate (--lr-e) is back in place afterwards."""
+    from gan_em_tf.config import SupervisionConfig
+
+    model, x = _tiny_gan_em(supervision=SupervisionConfig(labels=16, epsilon=0.0, max_steps=20, lr=label_lr))
+    y = np.arange(16) % K
+    before = [v.numpy() for v in model.enet.trainable_weights]
+    logs = model.supervise(x, y)
+    moved = max(float(np.abs(v.numpy() - b).max()) for v, b in zip(model.enet.trainable_weights, before))
+    rate = model.cfg.train.lr_e if label_lr is None else label_lr
+    assert logs["label_steps"] == 20
+    assert rate < moved <= 20 * rate * 1.5, (moved, rate)
+    assert np.isclose(float(model.optimizers["e"].learning_rate.numpy()), model.cfg.train.lr_e)
 
 
 @pytest.mark.parametrize("weight_init, std_range", [("normal", (0.018, 0.022)), ("glorot", (0.03, 1.0))])

@@ -131,12 +131,17 @@ class GanEm:
         error = _error(self.enet, x_l, y_l)
         steps = 0
         if error >= sup.epsilon:
+            rate = self.optimizers["e"].learning_rate
+            e_step_rate = float(rate.numpy())
+            if sup.lr is not None:  # --label-lr, decayed like the E-step's rate
+                rate.assign(sup.lr * self.cfg.train.lr_decay ** self.iteration)
             per_round = max(SUPERVISION_CHECK, len(x_l) // batch)
             ds = data_lib.labelled_batches(x_l, y_l, batch, self.cfg.runtime.seed, self.iteration).repeat()
             stop = _StopBelowError(self.enet, x_l, y_l, sup.epsilon)
             rounds = -(-sup.max_steps // per_round)
             self.label_step.fit(ds, epochs=rounds, steps_per_epoch=per_round, verbose=0, shuffle=False,
                                 callbacks=[stop])
+            rate.assign(e_step_rate)
             error, steps = stop.error, stop.rounds * per_round
         return {"label_error": error, "label_steps": steps}
 
@@ -355,6 +360,8 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         raise UserError(f"--epsilon must be in [0, 1), got {cfg.supervision.epsilon}")
     if cfg.supervision.max_steps < 1:
         raise UserError(f"--label-steps must be a positive integer, got {cfg.supervision.max_steps}")
+    if cfg.supervision.lr is not None and not cfg.supervision.lr > 0:
+        raise UserError(f"--label-lr must be a positive learning rate, got {cfg.supervision.lr}")
     task = _Task(cfg, ds, heldout)
     if cfg.runtime.deterministic:
         tf.config.experimental.enable_op_determinism()
