@@ -125,7 +125,8 @@ class GanEm:
         The error is measured in inference mode before training and then every
         ``SUPERVISION_CHECK`` steps (at least one pass over the labelled set);
         training stops once it is below ``--epsilon`` or once ``--label-steps``
-        (rounded up to whole checks) have run.
+        (rounded up to whole checks) have run. The steps run at ``--label-lr`` when
+        given (the E-step's rate otherwise), which is put back afterwards.
         """
         sup, batch = self.cfg.supervision, min(self.cfg.train.batch_size, len(x_l))
         error = _error(self.enet, x_l, y_l)
