@@ -69,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "lower spread over seeds in our measurements); paper: §5.1 as printed (RMSprop 2e-4, "
                         "Eq. 1 generator loss)")
     g.add_argument("--iterations", type=int, metavar="n", help="EM iterations n (default: 20)")
-    g.add_argument("--m-epochs", type=int, metavar="p",
-                   help="passes over the data per M-step p (default: 5, more on small data so an M-step is "
+    g.add_argument("--m-epochs", type=float, metavar="p",
+                   help="passes over the data per M-step p; a fraction such as 0.5 runs that share of a pass on a "
+                        "new shuffle each EM iteration (default: 5, more on small data so an M-step is "
                         ">= ~700 batches)")
     g.add_argument("--first-m-epochs", type=int, metavar="p1",
                    help="passes over the data in the first M-step only (default: p), so that the first E-step "
@@ -81,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr-g", type=float, metavar="LR", help="generator learning rate")
     g.add_argument("--lr-d", type=float, metavar="LR", help="discriminator learning rate")
     g.add_argument("--lr-e", type=float, metavar="LR", help="E-net learning rate")
+    g.add_argument("--lr-decay", type=float, metavar="γ",
+                   help="every learning rate is multiplied by γ once per EM iteration (default: 0.98, the paper's "
+                        "and the authors' decay; 1 keeps the rates constant)")
     g.add_argument("--generator-loss", choices=("onehot", "exp", "nonsat"),
                    help="onehot: authors' code; exp: paper Eq. 1 (clipped so exp cannot overflow); "
                         "nonsat: -log D_c(G(z,c)) - log D_real(G), Eq. 1's own-unit term in non-saturating form")
@@ -132,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--weight-init", choices=("glorot", "normal"),
                    help="kernel initialisation of G, D and E: glorot (Keras' default) or normal, N(0, 0.02) as the "
                         "authors' code initialises its conv, transposed-conv and linear layers (default: glorot)")
+    g.add_argument("--net-width", type=float, metavar="W",
+                   help="multiply the filters and units of every hidden layer of G, D and the E-net by W (default: 1, "
+                        "the authors' networks); 0.5 costs about a third of the time per step on a CPU")
     g.add_argument("--fake-targets", choices=("all", "own"),
                    help="class units trained toward 0 on fakes: all (Eq. 2) or only the fake's own class (Eq. 16)")
     g = c.add_argument_group("semi-supervised classification (§5.3) and dimensionality reduction (§5.4)")
@@ -237,10 +244,11 @@ def _train_config(a):
 
     t = train_preset(a.config)
     overrides = {"batch_size": a.batch_size, "e_batch_size": a.e_batch_size, "lr_g": a.lr_g, "lr_d": a.lr_d,
-                 "lr_e": a.lr_e, "generator_loss": a.generator_loss, "d_fake_targets": a.fake_targets, "init": a.init,
-                 "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm,
-                 "reset_optimizers": a.reset_optimizers, "g_class_start": a.g_class_start,
-                 "weight_init": a.weight_init, "split_merge_every": a.split_merge_every,
+                 "lr_e": a.lr_e, "lr_decay": a.lr_decay, "generator_loss": a.generator_loss,
+                 "d_fake_targets": a.fake_targets, "init": a.init, "info_weight": a.info_weight,
+                 "enet_batchnorm": a.enet_batchnorm, "reset_optimizers": a.reset_optimizers,
+                 "g_class_start": a.g_class_start, "weight_init": a.weight_init, "net_width": a.net_width,
+                 "split_merge_every": a.split_merge_every,
                  "split_merge_start": a.split_merge_start, "split_merge_whiten": a.split_merge_whiten,
                  "split_merge_mode": a.split_merge_mode, "split_merge_m_epochs": a.split_merge_m_epochs,
                  "split_merge_protect_new": a.split_merge_protect_new}
@@ -305,9 +313,11 @@ def _resumed_config(a, cfg):
 def cmd_cluster(a) -> int:
     from gan_em_tf import rundir
 
-    for flag in ("iterations", "m_epochs", "first_m_epochs", "e_steps", "batch_size", "e_batch_size",
-                 "g_class_start", "keep_every"):
+    for flag in ("iterations", "first_m_epochs", "e_steps", "batch_size", "e_batch_size", "g_class_start",
+                 "keep_every"):
         _positive("--" + flag.replace("_", "-"), getattr(a, flag))
+    if a.m_epochs is not None and not a.m_epochs > 0:
+        raise UserError(f"--m-epochs must be a positive number of passes (0.5 = half a pass), got {a.m_epochs}")
     if not a.branch_from:
         return _cluster(a, resume=a.resume, overwrite=a.overwrite)
     if a.resume:

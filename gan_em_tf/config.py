@@ -74,6 +74,7 @@ class TrainConfig:
     split_merge_m_epochs: int = 0  # E > 0: p of the M-step right after a move, so G can follow the new labels (0: p)
     split_merge_protect_new: bool = False  # True: the column a move fills is not merged away by the next move
     weight_init: str = "glorot"  # glorot (Keras default) | normal (N(0, 0.02), the authors' code)
+    net_width: float = 1.0  # multiplier of every hidden layer's filters and units of G, D and E (1: the authors' nets)
     reset_optimizers: bool = False  # True: fresh optimizer state (step count, moments) every EM iteration, as the authors' code
 
 
@@ -89,7 +90,7 @@ class ScheduleConfig:
     """
 
     iterations: int = 20  # n
-    m_epochs: int = 5  # p: passes over the real data per M-step
+    m_epochs: float = 5  # p: passes over the real data per M-step (a fraction runs that share of a pass)
     first_m_epochs: int | None = None  # p of the first EM iteration only (None: p)
     e_steps: int = 1000  # q: E-net steps per E-step
 

@@ -36,8 +36,8 @@ def load_run(run_dir: str):
     if ckpt is None:
         raise UserError(f"{run_dir} has no completed EM iteration to export yet; run or --resume it first")
     shape = tuple(rundir.read_json(os.path.join(run_dir, rundir.DATA_INFO))["shape"])
-    generator = networks.build_generator(shape, cfg.clusters, cfg.train.noise_dim)
-    enet = networks.build_enet(shape, cfg.clusters, embed_dim=cfg.embed_dim, batchnorm=cfg.train.enet_batchnorm)
+    nets = networks.build_networks(shape, cfg.clusters, cfg.train, embed_dim=cfg.embed_dim)
+    generator, enet = nets["generator"], nets["enet"]
     rundir.load_networks(ckpt, {"generator": generator, "enet": enet})
     return cfg, generator, enet, shape
 

@@ -61,26 +61,34 @@ def _kernel_init(weight_init: str):
     raise ValueError(f"unknown weight_init {weight_init!r}; use one of {WEIGHT_INITS}")
 
 
+def _units(n: int, width: float) -> int:
+    """``n`` filters or units scaled by the width multiplier (at least 1)."""
+    return max(1, round(n * width))
+
+
 def build_generator(shape: tuple, clusters: int, noise_dim: int, sync_bn: bool = False,
-                    weight_init: str = "glorot") -> keras.Model:
-    """G(z, c): noise [N, noise_dim] and one-hot class [N, K] → samples in [0, 1] of ``shape``."""
+                    weight_init: str = "glorot", width: float = 1.0) -> keras.Model:
+    """G(z, c): noise [N, noise_dim] and one-hot class [N, K] → samples in [0, 1] of ``shape``.
+
+    ``width`` scales every hidden layer's filters and units (1: the authors' nets)."""
     ki = functools.partial(_kernel_init, weight_init)  # a new initializer per layer
+    u = functools.partial(_units, width=width)
     z = keras.Input((noise_dim,), name="noise")
     c = keras.Input((clusters,), name="class_onehot")
     h = layers.Concatenate()([c, z])
     stages = conv_stages(shape)
     if stages:
         hh, ww, ch = shape
-        base_h, base_w, base_ch = hh // 2**stages, ww // 2**stages, 64 * 2 ** (stages - 1)
-        for units in (1024, base_ch * base_h * base_w):
+        base_h, base_w, base_ch = hh // 2**stages, ww // 2**stages, u(64 * 2 ** (stages - 1))
+        for units in (u(1024), base_ch * base_h * base_w):
             h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units, kernel_initializer=ki())(h)))
         h = layers.Reshape((base_h, base_w, base_ch))(h)
         for filters in (64 * 2**i for i in reversed(range(stages - 1))):  # 64 (28×28); 128, 64 (64×64)
-            up = layers.Conv2DTranspose(filters, 4, 2, padding="same", kernel_initializer=ki())
+            up = layers.Conv2DTranspose(u(filters), 4, 2, padding="same", kernel_initializer=ki())
             h = layers.ReLU()(_bn(sync_bn)(up(h)))
         h = layers.Conv2DTranspose(ch, 4, 2, padding="same", kernel_initializer=ki())(h)
     else:
-        for units in (256, 256):
+        for units in (u(256), u(256)):
             h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units, kernel_initializer=ki())(h)))
         h = layers.Dense(math.prod(shape), kernel_initializer=ki())(h)
         h = layers.Reshape(shape)(h)
@@ -88,33 +96,36 @@ def build_generator(shape: tuple, clusters: int, noise_dim: int, sync_bn: bool =
     return keras.Model([z, c], out, name="generator")
 
 
-def _trunk(x, shape: tuple, sync_bn: bool, batchnorm: bool = True, weight_init: str = "glorot"):
+def _trunk(x, shape: tuple, sync_bn: bool, batchnorm: bool = True, weight_init: str = "glorot",
+           width: float = 1.0):
     """Shared feature extractor f(x) of D and E (§4.3); ``batchnorm`` False drops its BatchNorm layers."""
     ki = functools.partial(_kernel_init, weight_init)
+    u = functools.partial(_units, width=width)
     norm = (lambda h: _bn(sync_bn)(h)) if batchnorm else (lambda h: h)
     stages = conv_stages(shape)
     if stages:
         h = x
         for filters in (64, 128, 256, 512)[: stages + 1]:
-            h = layers.LeakyReLU(0.2)(norm(layers.Conv2D(filters, 4, 2, padding="same", kernel_initializer=ki())(h)))
+            h = layers.LeakyReLU(0.2)(norm(layers.Conv2D(u(filters), 4, 2, padding="same", kernel_initializer=ki())(h)))
         h = layers.Flatten()(h)
-        return layers.LeakyReLU(0.2)(norm(layers.Dense(1024, kernel_initializer=ki())(h)))
+        return layers.LeakyReLU(0.2)(norm(layers.Dense(u(1024), kernel_initializer=ki())(h)))
     h = layers.Flatten()(x)
-    for units in (256, 256):
+    for units in (u(256), u(256)):
         h = layers.LeakyReLU(0.2)(layers.Dense(units, kernel_initializer=ki())(h))
     return h
 
 
-def build_discriminator(shape: tuple, clusters: int, sync_bn: bool = False, weight_init: str = "glorot") -> keras.Model:
+def build_discriminator(shape: tuple, clusters: int, sync_bn: bool = False, weight_init: str = "glorot",
+                        width: float = 1.0) -> keras.Model:
     """D(x) → K + 1 logits: σ(logit_i) = D_i(x) of Eq. 2 for i < K; index K is real-vs-fake."""
     x = keras.Input(shape, name="images")
-    h = _trunk(x, shape, sync_bn, weight_init=weight_init)
+    h = _trunk(x, shape, sync_bn, weight_init=weight_init, width=width)
     logits = layers.Dense(clusters + 1, dtype="float32", name="logits", kernel_initializer=_kernel_init(weight_init))(h)
     return keras.Model(x, logits, name="discriminator")
 
 
 def build_enet(shape: tuple, clusters: int, embed_dim: int | None = None, sync_bn: bool = False,
-               batchnorm: bool = True, weight_init: str = "glorot") -> keras.Model:
+               batchnorm: bool = True, weight_init: str = "glorot", width: float = 1.0) -> keras.Model:
     """E-net: x → K logits (softmax = w of Eq. 4).
 
     ``batchnorm`` False builds the trunk without BatchNorm. That is what the
@@ -129,7 +140,7 @@ def build_enet(shape: tuple, clusters: int, embed_dim: int | None = None, sync_b
     reduced representation (:func:`embedding_model`).
     """
     x = keras.Input(shape, name="images")
-    h = _trunk(x, shape, sync_bn, batchnorm, weight_init)
+    h = _trunk(x, shape, sync_bn, batchnorm, weight_init, width)
     if embed_dim:
         h = layers.Dense(embed_dim, name="embedding_dense", kernel_initializer=_kernel_init(weight_init))(h)
         h = layers.LeakyReLU(0.2, name=EMBEDDING)(h)
@@ -143,3 +154,15 @@ EMBEDDING = "embedding"
 def embedding_model(enet: keras.Model) -> keras.Model:
     """x → layer r's activations: the E-net without its output layer (§5.4)."""
     return keras.Model(enet.inputs, enet.get_layer(EMBEDDING).output, name="embedder")
+
+
+def build_networks(shape: tuple, clusters: int, train, embed_dim: int = 0, sync_bn: bool = False) -> dict:
+    """G, D and the E-net of one run as ``{"generator", "discriminator", "enet"}``, from its
+    :class:`~gan_em_tf.config.TrainConfig` (noise size, width, initialisation, E-net BatchNorm)."""
+    init, width = train.weight_init, train.net_width
+    return {
+        "generator": build_generator(shape, clusters, train.noise_dim, sync_bn=sync_bn, weight_init=init, width=width),
+        "discriminator": build_discriminator(shape, clusters, sync_bn=sync_bn, weight_init=init, width=width),
+        "enet": build_enet(shape, clusters, embed_dim=embed_dim, sync_bn=sync_bn, batchnorm=train.enet_batchnorm,
+                           weight_init=init, width=width),
+    }

@@ -71,7 +71,7 @@ def diagnose(run_dir: str, data_dir: str | None = None, whiten: int | None = Non
         raise UserError(f"{ds.name} has no class labels to diagnose against")
     k = cfg.clusters
     whiten = cfg.train.split_merge_whiten if whiten is None else whiten
-    disc = networks.build_discriminator(ds.shape, k)
+    disc = networks.build_networks(ds.shape, k, cfg.train)["discriminator"]
     rundir.load_networks(ckpt, {"discriminator": disc})
     with np.load(os.path.join(ckpt, "state.npz")) as s:
         w = s["w"]

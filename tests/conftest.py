@@ -23,9 +23,10 @@ def gan_em(*args, timeout=600, env=None, **kwargs):
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
-    """RUN_DIR of `gan-em cluster --dataset digits` with the tiny schedule (K=10)."""
+    """RUN_DIR of `gan-em cluster --dataset digits` with the tiny schedule (K=10), at --net-width 0.5 so that
+    the export round trip also checks that a run's networks are rebuilt at the width it was trained with."""
     run_dir = str(tmp_path_factory.mktemp("runs") / "digits")
-    proc = gan_em("cluster", "--dataset", "digits", "--out", run_dir, "--seed", "3", *TINY)
+    proc = gan_em("cluster", "--dataset", "digits", "--out", run_dir, "--seed", "3", "--net-width", "0.5", *TINY)
     assert proc.returncode == 0, proc.stderr[-3000:]
     last = proc.stdout.strip().splitlines()[-1]
     return run_dir, json.loads(last)

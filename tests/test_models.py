@@ -152,6 +152,16 @@ def test_first_m_epochs_lengthens_only_the_first_m_step():
     assert steps == [3 * 2, 1 * 2]  # 2 steps per pass
 
 
+@pytest.mark.parametrize("m_epochs, expected_steps", [(0.5, 1), (1.5, 3), (0.1, 1)])
+def test_fractional_m_epochs_run_that_share_of_a_pass(m_epochs, expected_steps):
+    """--m-epochs 0.5: half a pass (2 batches per pass here), and never less than one batch."""
+    from gan_em_tf.config import ScheduleConfig
+
+    model, x = _tiny_gan_em(ScheduleConfig(iterations=1, m_epochs=m_epochs, e_steps=1))
+    model.em_iteration(x, verbose=0)
+    assert int(model.optimizers["g"].iterations.numpy()) == expected_steps
+
+
 def test_g_class_start_trains_g_without_class_term_until_that_iteration():
     """--g-class-start 2: G's loss is the real/fake unit only in EM iteration 1, the full loss from 2 on."""
     model, x = _tiny_gan_em(g_class_start=2)
@@ -160,3 +170,19 @@ def test_g_class_start_trains_g_without_class_term_until_that_iteration():
         model.em_iteration(x, verbose=0)
         weights.append(float(model.m_step.g_class_weight.numpy()))
     assert weights == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (8, 8, 1)])
+def test_net_width_scales_every_hidden_layer(shape):
+    from gan_em_tf.config import train_preset
+
+    full = networks.build_networks(shape, K, train_preset("authors"))
+    half = networks.build_networks(shape, K, dataclasses.replace(train_preset("authors"), net_width=0.5))
+    for name in ("generator", "discriminator", "enet"):
+        assert half[name].output_shape == full[name].output_shape, name
+        kernels = [(a.shape, b.shape) for a, b in zip(full[name].weights, half[name].weights) if len(a.shape) >= 2]
+        assert kernels, name
+        for a, b in kernels[:-1]:  # every hidden layer's outputs halve (the last layer's are the net's own)
+            assert b[-1] * 2 == a[-1], (name, a, b)
+    params = {k: (full[k].count_params(), half[k].count_params()) for k in full}
+    assert all(h < 0.45 * f for f, h in params.values()), params

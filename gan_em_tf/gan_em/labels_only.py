@@ -29,8 +29,7 @@ def fit_predict(split: data_lib.LabelledSplit, classes: int, train: TrainConfig,
     """Train a fresh E-net for ``steps`` steps (batch ``train.batch_size``) on the labelled examples;
     returns its class ids for the held-out images."""
     keras.utils.set_random_seed(seed)
-    enet = networks.build_enet(split.heldout.shape, classes, batchnorm=train.enet_batchnorm,
-                               weight_init=train.weight_init)
+    enet = networks.build_networks(split.heldout.shape, classes, train)["enet"]
     phase = LabelStep(enet)
     phase.compile(make_optimizer(train, lr))
     batches = data_lib.labelled_batches(split.x_labelled, split.y_labelled, train.batch_size, seed, 0).repeat()

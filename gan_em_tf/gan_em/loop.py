@@ -15,6 +15,7 @@ resumed run continues exactly where the interrupted one stopped.
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 
@@ -52,11 +53,8 @@ class GanEm:
         keras.utils.set_random_seed(cfg.runtime.seed)
         sync = self.strategy.num_replicas_in_sync > 1
         with self.strategy.scope():
-            init = t.weight_init
-            self.generator = networks.build_generator(self.shape, k, t.noise_dim, sync_bn=sync, weight_init=init)
-            self.discriminator = networks.build_discriminator(self.shape, k, sync_bn=sync, weight_init=init)
-            self.enet = networks.build_enet(self.shape, k, embed_dim=cfg.embed_dim, sync_bn=sync,
-                                            batchnorm=t.enet_batchnorm, weight_init=init)
+            nets = networks.build_networks(self.shape, k, t, embed_dim=cfg.embed_dim, sync_bn=sync)
+            self.generator, self.discriminator, self.enet = nets["generator"], nets["discriminator"], nets["enet"]
             self.optimizers = {"g": make_optimizer(t, t.lr_g), "d": make_optimizer(t, t.lr_d),
                                "e": make_optimizer(t, t.lr_e)}
             self.m_step = MStep(self.generator, self.discriminator, k, t.generator_loss, t.real_unit_weight,
@@ -89,8 +87,8 @@ class GanEm:
                     v.assign(tf.zeros_like(v))
             opt.learning_rate.assign(self.base_lr[key] * decay)
 
-    def m_epochs(self) -> int:
-        """p for the coming EM iteration: ``first_m_epochs`` for the first one and ``split_merge_m_epochs`` for
+    def m_epochs(self) -> float:
+        """p for the coming EM iteration (passes over the data; may be a fraction): ``first_m_epochs`` for the first one and ``split_merge_m_epochs`` for
         one that follows a split/merge move, when set."""
         s, after_move = self.cfg.schedule, self.cfg.train.split_merge_m_epochs
         if self.iteration == 0 and s.first_m_epochs:
@@ -100,15 +98,20 @@ class GanEm:
         return s.m_epochs
 
     def m_step_fit(self, x: np.ndarray, verbose: int) -> dict:
-        """p epochs of the M-step GAN on (x, w) (Algorithm 1, lines 3–8)."""
+        """p epochs of the M-step GAN on (x, w) (Algorithm 1, lines 3–8).
+
+        A fractional p runs that share of a pass (at least one batch), on a
+        different shuffle of the data every EM iteration.
+        """
         t, epochs = self.cfg.train, self.m_epochs()
-        steps = len(x) // t.batch_size
-        if steps < 1:
+        per_pass = len(x) // t.batch_size
+        if per_pass < 1:
             raise UserError(f"only {len(x)} samples for a batch of {t.batch_size}; lower --batch-size")
         ds = data_lib.real_batches(x, self.w, t.batch_size, self.cfg.runtime.seed, self.iteration, t.noise_dim,
-                                   self.k, epochs=epochs)
+                                   self.k, epochs=math.ceil(epochs))
         # one fit "epoch" = the whole M-step (p passes), so it shows as one progress bar
-        hist = self.m_step.fit(ds, epochs=1, steps_per_epoch=steps * epochs, verbose=verbose, shuffle=False)
+        hist = self.m_step.fit(ds, epochs=1, steps_per_epoch=max(1, round(per_pass * epochs)), verbose=verbose,
+                               shuffle=False)
         return {k: v[-1] for k, v in hist.history.items()}
 
     def e_step_fit(self, verbose: int) -> dict:
@@ -327,6 +330,10 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         raise UserError(f"--clusters must be at least 2, got {k}")
     if k > n:
         raise UserError(f"--clusters {k} is larger than the {n} samples; lower --clusters")
+    if not 0 < cfg.train.lr_decay <= 1:
+        raise UserError(f"--lr-decay must be in (0, 1], got {cfg.train.lr_decay}")
+    if not cfg.train.net_width > 0:
+        raise UserError(f"--net-width must be a positive multiplier, got {cfg.train.net_width}")
     if cfg.embed_dim < 0:
         raise UserError(f"--embed-dim must be positive, got {cfg.embed_dim}")
     if cfg.train.split_merge_every < 0:
@@ -386,7 +393,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
     while model.iteration < total:
         t0 = time.time()
         if verbose:
-            log(f"EM iteration {model.iteration + 1}/{total}: M-step {model.m_epochs()} epochs, "
+            log(f"EM iteration {model.iteration + 1}/{total}: M-step {model.m_epochs():g} epochs, "
                 f"E-step {cfg.schedule.e_steps} steps")
         logs = model.em_iteration(ds.x, verbose=1 if verbose > 1 else 0, labelled=task.labelled)
         row = {"iteration": model.iteration}
