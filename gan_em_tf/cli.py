@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "half per column; cross splits every cluster by that 2-means and, for the two clusters "
                         "whose splits point the same way in D's features, joins the matching halves (two clusters "
                         "each holding the same two digits half and half become one per digit; on MNIST-test it "
-                        "picked the wrong pair and lowered ACC, paper_repro/RESULTS.md) (default: smem)")
+                        "picked the wrong pair and lowered ACC, paper_repro/RESULTS.md); alternate makes smem and "
+                        "pair moves in turn, smem first (default: smem)")
     g.add_argument("--split-merge-whiten", type=int, metavar="d",
                    help="with --split-merge-every: split the chosen cluster by 2-means on the top d principal "
                         "components of D's features, each scaled to unit variance, instead of on the raw features "
@@ -316,6 +317,7 @@ def cmd_cluster(a) -> int:
     for flag in ("iterations", "first_m_epochs", "e_steps", "batch_size", "e_batch_size", "g_class_start",
                  "keep_every"):
         _positive("--" + flag.replace("_", "-"), getattr(a, flag))
+    rundir.check_not_in_use(a.out)  # before --overwrite or --resume touch it
     if a.m_epochs is not None and not a.m_epochs > 0:
         raise UserError(f"--m-epochs must be a positive number of passes (0.5 = half a pass), got {a.m_epochs}")
     if not a.branch_from:
@@ -365,8 +367,9 @@ def _cluster(a, resume: bool, overwrite: bool) -> int:
         rundir.prepare(a.out, overwrite=overwrite, resume=False)
     from gan_em_tf.gan_em import loop
 
-    summary = loop.run(cfg, a.out, resume=resume, dataset=dataset, export=not a.no_export, heldout=heldout,
-                       log=(lambda *_: None) if cfg.runtime.verbose == 0 else (lambda m: print(m, flush=True)))
+    with rundir.lock(a.out):
+        summary = loop.run(cfg, a.out, resume=resume, dataset=dataset, export=not a.no_export, heldout=heldout,
+                           log=(lambda *_: None) if cfg.runtime.verbose == 0 else (lambda m: print(m, flush=True)))
     keys = ("task", "acc", "nmi", "ari", "purity", "error", "mean_attribute_error", "embedding_knn_acc", "clusters",
             "n_samples", "seconds", "seed")
     print(json.dumps({k: summary.get(k) for k in keys if k in summary}))

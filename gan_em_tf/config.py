@@ -23,7 +23,7 @@ from gan_em_tf.errors import UserError
 
 
 STRATEGIES = ("auto", "mirrored", "default")
-SPLIT_MERGE_MODES = ("smem", "pair", "cross")  # --split-merge-mode; gan_em/split_merge.py says what each does
+SPLIT_MERGE_MODES = ("smem", "pair", "cross", "alternate")  # --split-merge-mode; gan_em/split_merge.py says what each does
 SUPERVISION_CHECK = 20  # labelled-set steps between two checks of the E-net's error on them (§5.3)
 # gan-em baseline --method labels-only: steps and Adam rate. GAN-EM's own E-net rate (authors: 6e-5)
 # under-trains the E-net on labels alone: MNIST-test, 1000 labels, seed 0, 3000 steps, error 7.8 % (6e-5),
@@ -69,7 +69,8 @@ class TrainConfig:
     g_class_start: int = 1  # EM iteration from which G's loss has its class-unit term (before: real/fake unit only)
     split_merge_every: int = 0  # N > 0: a split/merge move on w after every N-th EM iteration (not in the paper)
     split_merge_start: int = 0  # S > 0: moves after EM iterations S, S + N, S + 2N, ... (0: N, 2N, ...)
-    split_merge_mode: str = "smem"  # smem: split one, merge two | pair: re-split the closest pair | cross: re-pair halves
+    split_merge_mode: str = "smem"  # smem: split one, merge two | pair: re-split the closest pair | cross: re-pair
+    # halves | alternate: smem and pair moves in turn, starting with smem
     split_merge_whiten: int = 0  # d > 0: split by 2-means on D's features' top d whitened principal components
     split_merge_m_epochs: int = 0  # E > 0: p of the M-step right after a move, so G can follow the new labels (0: p)
     split_merge_protect_new: bool = False  # True: the column a move fills is not merged away by the next move

@@ -13,6 +13,7 @@ Layout of ``RUN_DIR``::
     checkpoints/iter-NNNN/   networks, optimizer slots, EM state after iteration N
     branch.json        with --branch-from: the run and checkpoint this run started from
     saved_model/       the serving export (see gan_em_tf.export)
+    .lock              while a run trains: its host and pid (a second process may not write there)
 
 An existing run is never replaced unless ``--overwrite``; ``--resume``
 continues from the newest complete checkpoint; ``--branch-from`` starts a new
@@ -20,16 +21,19 @@ run folder from a copy of another run's checkpoint.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import shutil
+import socket
 
 import numpy as np
 
 from gan_em_tf.errors import UserError
 
 CHECKPOINTS = "checkpoints"
+LOCK = ".lock"  # {"host", "pid"} of the process training in the folder
 DATA_INFO = "data.json"  # name, shape and size of the data the run was trained on
 NETWORKS = ("generator", "discriminator", "enet")
 
@@ -57,6 +61,47 @@ def prepare(run_dir: str, overwrite: bool, resume: bool) -> None:
         os.remove(probe)
     except OSError as e:
         raise UserError(f"cannot write to --out {run_dir} ({e.strerror}); choose a writable --out") from None
+
+
+def _lock_owner(run_dir: str) -> int | None:
+    """The pid of another live process on this host that holds ``run_dir``'s lock, else None (no lock, or a
+    stale one left by a killed run)."""
+    try:
+        owner = read_json(os.path.join(run_dir, LOCK))
+        pid = int(owner["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if owner.get("host") != socket.gethostname() or pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, owned by another user
+        pass
+    return pid
+
+
+def check_not_in_use(run_dir: str) -> None:
+    """A one-line error when another process is still training in ``run_dir`` (so --resume, --overwrite or a
+    second run cannot write into a live run)."""
+    pid = _lock_owner(run_dir)
+    if pid is not None:
+        raise UserError(f"--out {run_dir} is in use by a gan-em run still going (process {pid}); "
+                        "wait for it to end or stop it, then --resume")
+
+
+@contextlib.contextmanager
+def lock(run_dir: str):
+    """Hold ``run_dir`` for this process while the body runs (see :func:`check_not_in_use`)."""
+    check_not_in_use(run_dir)
+    path = os.path.join(run_dir, LOCK)
+    write_json(path, {"host": socket.gethostname(), "pid": os.getpid()})
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(path)
 
 
 def write_json(path: str, obj) -> None:

@@ -36,6 +36,30 @@ def test_existing_run_is_not_overwritten(tiny_run):
     assert open(os.path.join(run_dir, "summary.json")).read() == before
 
 
+def test_a_run_still_going_is_not_resumed_or_overwritten_but_a_stale_lock_is_ignored(tiny_run, tmp_path):
+    import shutil
+    import socket
+    import subprocess
+    import sys
+
+    run_dir = str(tmp_path / "run")
+    shutil.copytree(tiny_run[0], run_dir)
+    lock = os.path.join(run_dir, ".lock")
+    before = open(os.path.join(run_dir, "summary.json")).read()
+    json.dump({"host": socket.gethostname(), "pid": os.getpid()}, open(lock, "w"))  # this pytest process: alive
+    for extra in (["--resume"], ["--overwrite"]):
+        proc = gan_em("cluster", "--dataset", "digits", "--out", run_dir, *TINY, *extra)
+        msg = [ln for ln in proc.stderr.splitlines() if ln.startswith("gan-em: error:")]
+        assert proc.returncode == 2 and len(msg) == 1 and "in use" in msg[0], proc.stderr[-1500:]
+        assert open(os.path.join(run_dir, "summary.json")).read() == before
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    json.dump({"host": socket.gethostname(), "pid": dead.pid}, open(lock, "w"))  # left by a killed run
+    proc = gan_em("cluster", "--out", run_dir, "--resume", "--no-export", "--quiet")
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert not os.path.exists(lock)  # released at the end
+
+
 def test_baseline_command(tmp_path):
     out = tmp_path / "b.json"
     proc = gan_em("baseline", "--dataset", "digits", "--method", "kmeans", "--seeds", "0", "--out", str(out))

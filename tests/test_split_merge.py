@@ -57,7 +57,8 @@ def test_halves_marks_the_smaller_of_two_separated_groups():
     np.testing.assert_array_equal(split_merge.halves(feats, seed=0), [False] * 5 + [True] * 3)
 
 
-@pytest.mark.parametrize("mode, clusters", [("smem", 3), ("pair", 3), ("pair", 2), ("cross", 3), ("cross", 2)])
+@pytest.mark.parametrize("mode, clusters", [("smem", 3), ("pair", 3), ("pair", 2), ("cross", 3), ("cross", 2),
+                                            ("alternate", 3)])
 def test_the_loop_applies_a_move_between_iterations_but_not_after_the_last(mode, clusters):
     from test_models import _tiny_gan_em
     from gan_em_tf.config import ScheduleConfig
@@ -71,8 +72,9 @@ def test_the_loop_applies_a_move_between_iterations_but_not_after_the_last(mode,
     before = model.w.copy()
     logs = model.split_merge_move(x)
     k, i, j = (int(logs[key]) for key in ("sm_split", "sm_merge_into", "sm_freed"))
-    assert len({k, i, j}) == (3 if mode == "smem" else 2) and logs["sm_moved"] >= 0
-    assert int(model.state()["sm_filled"]) == (j if mode == "smem" else -1)  # checkpointed for the next move
+    smem = mode in ("smem", "alternate")  # alternate's first move is smem
+    assert len({k, i, j}) == (3 if smem else 2) and logs["sm_moved"] >= 0
+    assert int(model.state()["sm_filled"]) == (j if smem else -1)  # checkpointed for the next move
     np.testing.assert_allclose(model.w.sum(axis=1), 1.0, rtol=1e-5)
     assert not np.allclose(model.w, before)
     model.em_iteration(x, verbose=0)
@@ -89,6 +91,21 @@ def test_moves_follow_iterations_start_then_every_n_but_never_the_last(every, st
                     schedule=ScheduleConfig(iterations=7))
     due = [it for it in range(1, 8) if GanEm.split_merge_due(SimpleNamespace(cfg=cfg, iteration=it))]
     assert due == moves
+
+
+@pytest.mark.parametrize("every, start, kinds", [(2, 14, {14: "smem", 16: "pair", 18: "smem", 20: "pair"}),
+                                                 (1, 0, {1: "smem", 2: "pair", 3: "smem"}),
+                                                 (3, 0, {3: "smem", 6: "pair", 9: "smem"})])
+def test_alternate_mode_takes_smem_and_pair_moves_in_turn(every, start, kinds):
+    from types import SimpleNamespace
+    from gan_em_tf.config import RunConfig, ScheduleConfig, TrainConfig
+    from gan_em_tf.gan_em.loop import GanEm
+
+    cfg = RunConfig(train=TrainConfig(split_merge_every=every, split_merge_start=start, split_merge_mode="alternate"),
+                    schedule=ScheduleConfig(iterations=30))
+    for it, kind in kinds.items():
+        model = SimpleNamespace(cfg=cfg, iteration=it)
+        assert GanEm.split_merge_due(model) and GanEm.move_mode(model) == kind, it
 
 
 def test_the_m_step_after_a_move_runs_split_merge_m_epochs_and_the_others_p():

@@ -173,13 +173,23 @@ class GanEm:
         return (bool(every) and it >= max(start, 1) and (it - start) % every == 0
                 and it < self.cfg.schedule.iterations)
 
+    def move_mode(self) -> str:
+        """The kind of the move due after the iteration just completed: ``--split-merge-mode``, or for ``alternate``
+        smem at the 1st, 3rd, ... move and pair at the 2nd, 4th, ..."""
+        mode = self.cfg.train.split_merge_mode
+        if mode != "alternate":
+            return mode
+        t = self.cfg.train
+        move_index = (self.iteration - max(t.split_merge_start, 1)) // t.split_merge_every
+        return "smem" if move_index % 2 == 0 else "pair"
+
     def split_merge_move(self, x: np.ndarray, batch_size: int = 500) -> dict:
         """One split-and-merge move on w (``--split-merge-every``; not in the paper; see :mod:`split_merge`)."""
         disc = self.discriminator
         penultimate = keras.Model(disc.inputs, [disc.layers[-2].output, disc.output])
         features, logits = penultimate.predict(x, batch_size=batch_size, verbose=0)
         assign = self.w.argmax(axis=1)
-        mode, seed, whiten = self.cfg.train.split_merge_mode, self.cfg.runtime.seed, self.cfg.train.split_merge_whiten
+        mode, seed, whiten = self.move_mode(), self.cfg.runtime.seed, self.cfg.train.split_merge_whiten
         if mode == "cross":
             pairing = split_merge.cross_pairing(assign, features, self.k, seed, whiten)
             if pairing is None:  # w has collapsed onto one cluster: no move
@@ -358,7 +368,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         raise UserError("--split-merge-protect-new needs --split-merge-every N (the moves are off without it)")
     if cfg.train.split_merge_start and not cfg.train.split_merge_every:
         raise UserError("--split-merge-start needs --split-merge-every N (the moves are off without it)")
-    if cfg.train.split_merge_every and cfg.train.split_merge_mode == "smem" and k < 3:
+    if cfg.train.split_merge_every and cfg.train.split_merge_mode in ("smem", "alternate") and k < 3:
         raise UserError(f"--split-merge-every needs --clusters of at least 3 (split one, merge two), got {k}; "
                         "--split-merge-mode pair or cross works with 2")
     if cfg.train.split_merge_every and cfg.semi_supervised:
