@@ -93,9 +93,12 @@ def test_partition_diagnostics_reads_a_run_and_agrees_with_its_summary(tiny_run,
             assert 0.5 <= r["top2_separation"] <= 1.0
     assert len(report["merge_by_posterior_correlation"]) == 3 and 0 <= report["kmeans_on_d_features_acc"] <= 1
     aligned, best = report["cross_repair_by_alignment"], report["cross_repair_best_by_labels"]
-    assert len(aligned) == 5 and all(0 <= r["abs_cos"] <= 1 + 1e-6 and 0 <= r["acc"] <= 1 for r in aligned)
+    split = sum(r["size"] >= 2 for r in rows)  # a tiny run can leave clusters empty: every pair of split clusters, top 5
+    assert len(aligned) == min(5, split * (split - 1) // 2) and all(0 <= r["abs_cos"] <= 1 + 1e-6 and 0 <= r["acc"] <= 1 for r in aligned)
     assert [r["abs_cos"] for r in aligned] == sorted((r["abs_cos"] for r in aligned), reverse=True)
-    assert best["acc"] >= max(r["acc"] for r in aligned)
+    assert (best is None) == (not aligned)
+    if aligned:
+        assert best["acc"] >= max(r["acc"] for r in aligned)
     assert "| cluster | size |" in proc.stdout and "whitened top 3 PCs" in proc.stdout and report["whiten"] == 3
 
     empty = tmp_path / "not_a_run"
