@@ -1,5 +1,6 @@
 """A run killed mid-way and resumed with --resume ends exactly where an uninterrupted run ends; so do a
 finished run extended with --resume --iterations N and a new run branched from a kept checkpoint."""
+import csv
 import json
 import os
 import signal
@@ -102,3 +103,15 @@ def test_a_branch_from_a_kept_checkpoint_ends_where_the_source_run_ended(full_ru
     assert _strip(open(os.path.join(branch, "metrics.csv")).read().splitlines()) == \
         _strip(open(os.path.join(full, "metrics.csv")).read().splitlines())
     assert sorted(os.listdir(os.path.join(full, "checkpoints"))) == ["iter-0002", "iter-0003"]  # source untouched
+
+    # moves switched on at the branch point: the move that follows iteration 2 is made before iteration 3
+    moved = str(tmp_path / "moved")
+    proc = gan_em("cluster", "--branch-from", kept, "--out", moved, "--split-merge-every", "1",
+                  "--split-merge-start", "2", "--split-merge-mode", "pair", "--split-merge-m-epochs", "2")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "split/merge move after EM iteration 2 | re-split" in proc.stdout
+    assert "EM iteration 3/3: M-step 2 epochs" in proc.stdout
+    with open(os.path.join(moved, "metrics.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [r["iteration"] for r in rows] == ["1", "2", "3"]
+    assert rows[0]["sm_split"] == "" and rows[1]["sm_split"] != "" and rows[2]["sm_split"] == ""  # never after the last

@@ -277,15 +277,19 @@ def _log_line(it: int, n: int, row: dict) -> str:
     scores = " ".join(f"{k}={row[k]:.4f}" for k in ("acc", "nmi", "ari", "mean_attribute_error") if k in row)
     losses = " ".join(f"{k}={row[k]:.4f}" for k in ("d_loss", "g_loss", "info_loss", "e_loss", "e_acc", "label_error")
                       if k in row)
-    move = ""
-    if "sm_split" in row and row["sm_split"] == row["sm_merge_into"]:  # --split-merge-mode pair or cross
-        move = (f" | re-split {row['sm_merge_into']:.0f}+{row['sm_freed']:.0f} "
-                f"({row['sm_moved']:.0f} to {row['sm_freed']:.0f})")
-    elif "sm_split" in row:
-        move = (f" | split {row['sm_split']:.0f} ({row['sm_moved']:.0f} to {row['sm_freed']:.0f}), "
-                f"merged {row['sm_freed']:.0f} into {row['sm_merge_into']:.0f}")
     return (f"[EM {it}/{n}] {scores} | phi min={row['phi_min']:.3f} max={row['phi_max']:.3f} "
-            f"| {losses}{move} | {row['seconds']:.1f}s")
+            f"| {losses}{_move_text(row)} | {row['seconds']:.1f}s")
+
+
+def _move_text(row: dict) -> str:
+    """The split/merge move recorded in a metrics row, as the log shows it ('' when the row has none)."""
+    if "sm_split" in row and row["sm_split"] == row["sm_merge_into"]:  # --split-merge-mode pair or cross
+        return (f" | re-split {row['sm_merge_into']:.0f}+{row['sm_freed']:.0f} "
+                f"({row['sm_moved']:.0f} to {row['sm_freed']:.0f})")
+    if "sm_split" in row:
+        return (f" | split {row['sm_split']:.0f} ({row['sm_moved']:.0f} to {row['sm_freed']:.0f}), "
+                f"merged {row['sm_freed']:.0f} into {row['sm_merge_into']:.0f}")
+    return ""
 
 
 class _Task:
@@ -392,6 +396,11 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
     if ckpt:
         rows = model.restore(ckpt)
         log(f"resumed from {ckpt} after EM iteration {model.iteration}")
+        if model.split_merge_due() and rows and "sm_split" not in rows[-1]:
+            # moves switched on by --resume/--branch-from with --split-merge-start S = this checkpoint's
+            # iteration: make the move that follows S, which the run that wrote the checkpoint did not make
+            rows[-1].update(model.split_merge_move(ds.x))
+            log(f"split/merge move after EM iteration {model.iteration}{_move_text(rows[-1])}")
     else:
         if cfg.train.init == "kmeans":
             model.w = initial_w_from_kmeans(ds.x, k, cfg.runtime.seed)
