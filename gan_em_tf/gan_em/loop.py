@@ -169,19 +169,28 @@ class GanEm:
 
     def split_merge_due(self) -> bool:
         """Whether a split/merge move follows the iteration just completed: after S, S + N, ... (never the last)."""
-        every, start, it = self.cfg.train.split_merge_every, self.cfg.train.split_merge_start, self.iteration
-        return (bool(every) and it >= max(start, 1) and (it - start) % every == 0
+        t, it = self.cfg.train, self.iteration
+        first = t.split_merge_start or t.split_merge_every  # S, or N when S = 0
+        return (bool(t.split_merge_every) and it >= first and (it - first) % t.split_merge_every == 0
                 and it < self.cfg.schedule.iterations)
 
     def move_mode(self) -> str:
         """The kind of the move due after the iteration just completed: ``--split-merge-mode``, or for ``alternate``
         smem at the 1st, 3rd, ... move and pair at the 2nd, 4th, ..."""
-        mode = self.cfg.train.split_merge_mode
-        if mode != "alternate":
-            return mode
         t = self.cfg.train
-        move_index = (self.iteration - max(t.split_merge_start, 1)) // t.split_merge_every
+        if t.split_merge_mode != "alternate":
+            return t.split_merge_mode
+        move_index = (self.iteration - (t.split_merge_start or t.split_merge_every)) // t.split_merge_every
         return "smem" if move_index % 2 == 0 else "pair"
+
+    def make_due_move(self, x: np.ndarray, row: dict) -> bool:
+        """Make the split/merge move due after the iteration just completed, unless ``row`` (that iteration's
+        metrics) records it already, and record it there. Called after each iteration, and on resume, where a
+        checkpoint written before --split-merge-* was given holds an iteration whose move was never made."""
+        if not self.split_merge_due() or "sm_split" in row:
+            return False
+        row.update(self.split_merge_move(x))
+        return True
 
     def split_merge_move(self, x: np.ndarray, batch_size: int = 500) -> dict:
         """One split-and-merge move on w (``--split-merge-every``; not in the paper; see :mod:`split_merge`)."""
@@ -396,10 +405,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
     if ckpt:
         rows = model.restore(ckpt)
         log(f"resumed from {ckpt} after EM iteration {model.iteration}")
-        if model.split_merge_due() and rows and "sm_split" not in rows[-1]:
-            # moves switched on by --resume/--branch-from with --split-merge-start S = this checkpoint's
-            # iteration: make the move that follows S, which the run that wrote the checkpoint did not make
-            rows[-1].update(model.split_merge_move(ds.x))
+        if rows and model.make_due_move(ds.x, rows[-1]):  # moves switched on at S = this checkpoint's iteration
             log(f"split/merge move after EM iteration {model.iteration}{_move_text(rows[-1])}")
     else:
         if cfg.train.init == "kmeans":
@@ -420,8 +426,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         sc = task.scores(model, ds, assign)
         row.update({key: v for key, v in sc.items() if isinstance(v, float)})
         row.update({key: float(v) for key, v in logs.items()})
-        if model.split_merge_due():  # scores above are the E-step's w; the move changes w for the next M-step
-            row.update(model.split_merge_move(ds.x))
+        model.make_due_move(ds.x, row)  # scores above are the E-step's w; a move changes w for the next M-step
         row.update(phi_min=float(model.phi.min()), phi_max=float(model.phi.max()),
                    clusters_used=int(len(np.unique(assign))), seconds=time.time() - t0)
         rows.append(row)
