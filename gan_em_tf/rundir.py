@@ -93,10 +93,33 @@ def check_not_in_use(run_dir: str) -> None:
 
 @contextlib.contextmanager
 def lock(run_dir: str):
-    """Hold ``run_dir`` for this process while the body runs (see :func:`check_not_in_use`)."""
-    check_not_in_use(run_dir)
+    """Hold ``run_dir`` for this process while the body runs (see :func:`check_not_in_use`).
+
+    The lock file is written in full under a private name and then hard-linked to ``.lock``, which fails when
+    ``.lock`` exists: of two processes started into the same folder at once, one gets the lock and the other
+    the one-line error. A lock left by a killed run is removed and taken over.
+    """
     path = os.path.join(run_dir, LOCK)
-    write_json(path, {"host": socket.gethostname(), "pid": os.getpid()})
+    mine = f"{path}.{socket.gethostname()}.{os.getpid()}"
+    write_json(mine, {"host": socket.gethostname(), "pid": os.getpid()})
+    try:
+        for attempt in range(2):
+            try:
+                os.link(mine, path)
+                break
+            except FileExistsError:
+                check_not_in_use(run_dir)  # raises while the holder lives
+                if attempt:
+                    raise UserError(f"--out {run_dir}: could not take the lock {path}; remove it if no gan-em "
+                                    "run is training there") from None
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)  # stale: its process is gone
+            except OSError:  # a file system without hard links: plain write, not atomic
+                check_not_in_use(run_dir)
+                write_json(path, {"host": socket.gethostname(), "pid": os.getpid()})
+                break
+    finally:
+        os.remove(mine)
     try:
         yield
     finally:

@@ -46,7 +46,8 @@ def test_a_run_still_going_is_not_resumed_or_overwritten_but_a_stale_lock_is_ign
     shutil.copytree(tiny_run[0], run_dir)
     lock = os.path.join(run_dir, ".lock")
     before = open(os.path.join(run_dir, "summary.json")).read()
-    json.dump({"host": socket.gethostname(), "pid": os.getpid()}, open(lock, "w"))  # this pytest process: alive
+    with open(lock, "w") as f:  # this pytest process: alive
+        json.dump({"host": socket.gethostname(), "pid": os.getpid()}, f)
     for extra in (["--resume"], ["--overwrite"]):
         proc = gan_em("cluster", "--dataset", "digits", "--out", run_dir, *TINY, *extra)
         msg = [ln for ln in proc.stderr.splitlines() if ln.startswith("gan-em: error:")]
@@ -54,7 +55,8 @@ def test_a_run_still_going_is_not_resumed_or_overwritten_but_a_stale_lock_is_ign
         assert open(os.path.join(run_dir, "summary.json")).read() == before
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    json.dump({"host": socket.gethostname(), "pid": dead.pid}, open(lock, "w"))  # left by a killed run
+    with open(lock, "w") as f:  # left by a killed run
+        json.dump({"host": socket.gethostname(), "pid": dead.pid}, f)
     proc = gan_em("cluster", "--out", run_dir, "--resume", "--no-export", "--quiet")
     assert proc.returncode == 0, proc.stderr[-1500:]
     assert not os.path.exists(lock)  # released at the end

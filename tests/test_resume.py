@@ -115,3 +115,30 @@ def test_a_branch_from_a_kept_checkpoint_ends_where_the_source_run_ended(full_ru
         rows = list(csv.DictReader(f))
     assert [r["iteration"] for r in rows] == ["1", "2", "3"]
     assert rows[0]["sm_split"] == "" and rows[1]["sm_split"] != "" and rows[2]["sm_split"] == ""  # never after the last
+
+
+def test_the_run_lock_is_taken_whole_refused_while_its_holder_lives_and_taken_over_when_stale(tmp_path):
+    """rundir.lock itself (the CLI also checks before --overwrite/--resume touch the folder)."""
+    import socket
+
+    from gan_em_tf import rundir
+    from gan_em_tf.errors import UserError
+
+    path = tmp_path / rundir.LOCK
+    with rundir.lock(str(tmp_path)):
+        assert json.loads(path.read_text()) == {"host": socket.gethostname(), "pid": os.getpid()}
+        assert sorted(p.name for p in tmp_path.iterdir()) == [rundir.LOCK]  # no private file left behind
+    assert not path.exists()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        path.write_text(json.dumps({"host": socket.gethostname(), "pid": holder.pid}))
+        with pytest.raises(UserError, match="in use"):
+            with rundir.lock(str(tmp_path)):
+                pass
+        assert json.loads(path.read_text())["pid"] == holder.pid  # the holder's lock is untouched
+    finally:
+        holder.kill()
+        holder.wait()
+    with rundir.lock(str(tmp_path)):  # the holder is gone: its lock is stale
+        assert json.loads(path.read_text())["pid"] == os.getpid()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

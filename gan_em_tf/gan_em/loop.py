@@ -88,8 +88,8 @@ class GanEm:
             opt.learning_rate.assign(self.base_lr[key] * decay)
 
     def m_epochs(self) -> float:
-        """p for the coming EM iteration (passes over the data; may be a fraction): ``first_m_epochs`` for the first one and ``split_merge_m_epochs`` for
-        one that follows a split/merge move, when set."""
+        """p for the coming EM iteration (passes over the data; may be a fraction): ``first_m_epochs`` for the
+        first one and ``split_merge_m_epochs`` for one that follows a split/merge move, when set."""
         s, after_move = self.cfg.schedule, self.cfg.train.split_merge_m_epochs
         if self.iteration == 0 and s.first_m_epochs:
             return s.first_m_epochs
