@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import sys
 
 from gan_em_tf.errors import UserError
@@ -436,8 +437,15 @@ def cmd_bench(a) -> int:
     return 0
 
 
+def _interrupt(signum, frame):
+    """SIGTERM (``kill PID``, a job scheduler) ends a run like Ctrl-C: the lock is released, the hint printed."""
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # leave a handler the embedding program set alone
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.func(args)
     except UserError as e:

@@ -153,3 +153,27 @@ def test_offline_mnist_without_data_dir_is_one_line(tmp_path):
     proc = gan_em("cluster", "--dataset", "kmnist", "--out", str(tmp_path / "r"), *TINY,
                   env=dict(os.environ, TFDS_DATA_DIR=str(env_home)))
     assert proc.returncode == 2 and "--data-dir" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_sigterm_ends_a_run_like_ctrl_c_releasing_its_lock(tmp_path):
+    """`kill PID` (SIGTERM, what job schedulers send) stops a run between checkpoints with the --resume hint."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run_dir = tmp_path / "run"
+    args = [*TINY, "--iterations", "50"]  # the last --iterations wins: still running when the signal comes
+    child = subprocess.Popen([sys.executable, "-m", "gan_em_tf", "cluster", "--dataset", "digits", "--out",
+                              str(run_dir), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore"))
+    deadline = time.time() + 300
+    while time.time() < deadline and child.poll() is None and not (run_dir / "metrics.csv").exists():
+        time.sleep(0.2)
+    assert child.poll() is None, child.stderr.read()[-1500:]
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=300)
+    assert child.returncode == 130, err[-1500:]
+    assert "continue with --resume" in err and "Traceback" not in err
+    assert not (run_dir / ".lock").exists()
+    assert any(d.name.startswith("iter-") for d in (run_dir / "checkpoints").iterdir())
