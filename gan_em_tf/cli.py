@@ -11,6 +11,7 @@ Bad input ends with one line on stderr naming the flag to fix, exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -445,7 +446,8 @@ def _interrupt(signum, frame):
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # leave a handler the embedding program set alone
-        signal.signal(signal.SIGTERM, _interrupt)
+        with contextlib.suppress(ValueError):  # only the main thread may set handlers; elsewhere keep the default
+            signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.func(args)
     except UserError as e:

@@ -91,33 +91,37 @@ def check_not_in_use(run_dir: str) -> None:
                         "wait for it to end or stop it, then --resume")
 
 
+def _take_lock(mine: str, path: str, run_dir: str) -> None:
+    """Hard-link the complete lock file ``mine`` to ``path``; a link fails when ``path`` exists, so of two
+    processes only one gets it. A stale ``path`` (its process is gone) is removed and the link tried once more."""
+    for _ in range(2):
+        try:
+            os.link(mine, path)
+            return
+        except FileExistsError:
+            check_not_in_use(run_dir)  # raises while the holder lives
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+        except OSError:  # a file system without hard links: a plain copy, not atomic
+            check_not_in_use(run_dir)
+            shutil.copyfile(mine, path)
+            return
+    raise UserError(f"--out {run_dir}: could not take the lock {path}; remove it if no gan-em run is training there")
+
+
 @contextlib.contextmanager
 def lock(run_dir: str):
     """Hold ``run_dir`` for this process while the body runs (see :func:`check_not_in_use`).
 
-    The lock file is written in full under a private name and then hard-linked to ``.lock``, which fails when
-    ``.lock`` exists: of two processes started into the same folder at once, one gets the lock and the other
-    the one-line error. A lock left by a killed run is removed and taken over.
+    The lock is written in full under a private name and then linked to ``.lock`` (:func:`_take_lock`), so two
+    processes started into the same folder at once cannot both hold it. A lock left by a killed run is taken over.
     """
+    owner = {"host": socket.gethostname(), "pid": os.getpid()}
     path = os.path.join(run_dir, LOCK)
-    mine = f"{path}.{socket.gethostname()}.{os.getpid()}"
-    write_json(mine, {"host": socket.gethostname(), "pid": os.getpid()})
+    mine = f"{path}.{owner['host']}.{owner['pid']}"
+    write_json(mine, owner)
     try:
-        for attempt in range(2):
-            try:
-                os.link(mine, path)
-                break
-            except FileExistsError:
-                check_not_in_use(run_dir)  # raises while the holder lives
-                if attempt:
-                    raise UserError(f"--out {run_dir}: could not take the lock {path}; remove it if no gan-em "
-                                    "run is training there") from None
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(path)  # stale: its process is gone
-            except OSError:  # a file system without hard links: plain write, not atomic
-                check_not_in_use(run_dir)
-                write_json(path, {"host": socket.gethostname(), "pid": os.getpid()})
-                break
+        _take_lock(mine, path, run_dir)
     finally:
         os.remove(mine)
     try:
