@@ -132,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --split-merge-every: the M-step right after a move runs E epochs instead of "
                         "--m-epochs p, so G learns the moved clusters before the E-net is trained on its samples "
                         "(default: 0, i.e. p)")
+    g.add_argument("--split-merge-hold", type=int, metavar="H",
+                   help="with --split-merge-every: for the H EM iterations after a move, w keeps the moved labels "
+                        "instead of being replaced by E(x) (Algorithm 1, line 13), so G and D train on the new "
+                        "clusters before the E-net deals the reals out again (default: 0, off)")
     g.add_argument("--split-merge-protect-new", action=argparse.BooleanOptionalAction, default=None,
                    help="with --split-merge-every (smem): the column a move fills with a split half is not merged "
                         "away by the next move. Without it the next move merges that new cluster in most runs "
@@ -251,11 +255,17 @@ def _train_config(a):
                  "d_fake_targets": a.fake_targets, "init": a.init, "info_weight": a.info_weight,
                  "enet_batchnorm": a.enet_batchnorm, "reset_optimizers": a.reset_optimizers,
                  "g_class_start": a.g_class_start, "weight_init": a.weight_init, "net_width": a.net_width,
-                 "split_merge_every": a.split_merge_every,
-                 "split_merge_start": a.split_merge_start, "split_merge_whiten": a.split_merge_whiten,
-                 "split_merge_mode": a.split_merge_mode, "split_merge_m_epochs": a.split_merge_m_epochs,
-                 "split_merge_protect_new": a.split_merge_protect_new}
+                 **_split_merge_flags(a)}
     return dataclasses.replace(t, **_given(**overrides))
+
+
+def _split_merge_flags(a) -> dict:
+    """The --split-merge-* flags as TrainConfig fields (None where not given); --resume and --branch-from take
+    them too."""
+    return {"split_merge_every": a.split_merge_every, "split_merge_start": a.split_merge_start,
+            "split_merge_whiten": a.split_merge_whiten, "split_merge_mode": a.split_merge_mode,
+            "split_merge_m_epochs": a.split_merge_m_epochs, "split_merge_hold": a.split_merge_hold,
+            "split_merge_protect_new": a.split_merge_protect_new}
 
 
 def _check_out_file(path: str | None) -> None:
@@ -304,10 +314,7 @@ def _resumed_config(a, cfg):
         raise UserError(f"--iterations {a.iterations}: {a.out} has already completed {done} EM "
                         f"iterations; pass at least {done}")
     cfg.schedule = dataclasses.replace(cfg.schedule, **_given(iterations=a.iterations))
-    cfg.train = dataclasses.replace(cfg.train, **_given(
-        split_merge_every=a.split_merge_every, split_merge_start=a.split_merge_start,
-        split_merge_whiten=a.split_merge_whiten, split_merge_mode=a.split_merge_mode,
-        split_merge_m_epochs=a.split_merge_m_epochs, split_merge_protect_new=a.split_merge_protect_new))
+    cfg.train = dataclasses.replace(cfg.train, **_given(**_split_merge_flags(a)))
     cfg.runtime = dataclasses.replace(cfg.runtime, **_given(keep_every=a.keep_every))
     cfg.supervision = dataclasses.replace(cfg.supervision, **_supervision_flags(a))
     return cfg  # the run writes it to config.json once it has checked it

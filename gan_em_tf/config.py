@@ -73,6 +73,7 @@ class TrainConfig:
     # halves | alternate: smem and pair moves in turn, starting with smem
     split_merge_whiten: int = 0  # d > 0: split by 2-means on D's features' top d whitened principal components
     split_merge_m_epochs: int = 0  # E > 0: p of the M-step right after a move, so G can follow the new labels (0: p)
+    split_merge_hold: int = 0  # H > 0: w keeps a move's labels through the H EM iterations after it (no E(x) update)
     split_merge_protect_new: bool = False  # True: the column a move fills is not merged away by the next move
     weight_init: str = "glorot"  # glorot (Keras default) | normal (N(0, 0.02), the authors' code)
     net_width: float = 1.0  # multiplier of every hidden layer's filters and units of G, D and E (1: the authors' nets)

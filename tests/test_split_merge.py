@@ -81,6 +81,25 @@ def test_the_loop_applies_a_move_between_iterations_but_not_after_the_last(mode,
     assert not model.split_merge_due()  # the run's final w is the E-step's, unmoved
 
 
+def test_split_merge_hold_keeps_the_moved_labels_through_h_iterations_then_e_x_takes_over():
+    from test_models import _tiny_gan_em
+    from gan_em_tf.config import ScheduleConfig
+
+    model, x = _tiny_gan_em(ScheduleConfig(iterations=5, m_epochs=1, e_steps=2), clusters=3,
+                            split_merge_every=3, split_merge_mode="pair", split_merge_hold=2)
+    model.em_iteration(x, verbose=0)
+    model.w = np.random.default_rng(0).dirichlet(np.ones(3), len(x)).astype(np.float32)
+    model.split_merge_move(x)
+    moved = model.w.copy()
+    assert int(model.state()["sm_hold_left"]) == 2  # checkpointed, so a resumed run holds as long
+    for _ in range(2):
+        model.em_iteration(x, verbose=0)
+        np.testing.assert_array_equal(model.w, moved)
+    model.em_iteration(x, verbose=0)
+    assert not np.allclose(model.w, moved)
+    np.testing.assert_allclose(model.w, model.posterior(x), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("every, start, moves", [(2, 0, [2, 4, 6]), (2, 3, [3, 5]), (3, 5, [5]), (0, 0, [])])
 def test_moves_follow_iterations_start_then_every_n_but_never_the_last(every, start, moves):
     from types import SimpleNamespace

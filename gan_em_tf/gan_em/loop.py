@@ -72,6 +72,7 @@ class GanEm:
         self.phi = np.full(k, 1.0 / k, np.float64)
         self.iteration = 0  # completed EM iterations
         self.sm_filled = -1  # the column the last split/merge move filled with a split half (-1: none yet)
+        self.sm_hold_left = 0  # EM iterations left in which w keeps the last move's labels (--split-merge-hold)
 
     @property
     def networks(self) -> dict:
@@ -163,7 +164,10 @@ class GanEm:
         e_logs = self.e_step_fit(verbose)
         if labelled is not None:
             e_logs.update(self.supervise(*labelled))
-        self.w = self.posterior(x)  # line 13
+        if self.sm_hold_left > 0:  # --split-merge-hold: G and D go on training on the moved labels
+            self.sm_hold_left -= 1
+        else:
+            self.w = self.posterior(x)  # line 13
         self.iteration += 1
         return {**m_logs, **e_logs}
 
@@ -221,6 +225,7 @@ class GanEm:
             self.sm_filled = j
         else:
             self.w = split_merge.resplit_pair(self.w, i, j, second)
+        self.sm_hold_left = self.cfg.train.split_merge_hold
         return {"sm_split": float(k), "sm_merge_into": float(i), "sm_freed": float(j), "sm_moved": float(second.sum())}
 
     def embed(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
@@ -229,7 +234,8 @@ class GanEm:
 
     # ------------------------------------------------------------------ checkpoint state
     def state(self) -> dict:
-        return {"w": self.w, "phi": self.phi, "iteration": np.int64(self.iteration), "sm_filled": np.int64(self.sm_filled)}
+        return {"w": self.w, "phi": self.phi, "iteration": np.int64(self.iteration),
+                "sm_filled": np.int64(self.sm_filled), "sm_hold_left": np.int64(self.sm_hold_left)}
 
     def restore(self, ckpt: str) -> list[dict]:
         state, rows = rundir.load_checkpoint(ckpt, self.networks, self.optimizers)
@@ -238,6 +244,7 @@ class GanEm:
                             f"{self.w.shape} (data or K changed); start a new --out")
         self.w, self.phi, self.iteration = state["w"], state["phi"], int(state["iteration"])
         self.sm_filled = int(state.get("sm_filled", -1))  # checkpoints before --split-merge-protect-new lack it
+        self.sm_hold_left = int(state.get("sm_hold_left", 0))  # and those before --split-merge-hold this
         return rows
 
     def sample_grid(self, per_cluster: int = SAMPLES_PER_ROW, seed: int = 0) -> np.ndarray:
@@ -372,6 +379,13 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
     if cfg.train.split_merge_m_epochs < 0:
         raise UserError(f"--split-merge-m-epochs must be 0 (use --m-epochs) or positive, "
                         f"got {cfg.train.split_merge_m_epochs}")
+    if cfg.train.split_merge_hold < 0:
+        raise UserError(f"--split-merge-hold must be 0 (off) or positive, got {cfg.train.split_merge_hold}")
+    if cfg.train.split_merge_hold and not cfg.train.split_merge_every:
+        raise UserError("--split-merge-hold needs --split-merge-every N (no moves are made without it)")
+    if cfg.train.split_merge_every and cfg.train.split_merge_hold >= cfg.train.split_merge_every:
+        raise UserError(f"--split-merge-hold {cfg.train.split_merge_hold} must be smaller than --split-merge-every "
+                        f"{cfg.train.split_merge_every} (E(x) would never update w between moves)")
     if cfg.train.split_merge_m_epochs and not cfg.train.split_merge_every:
         raise UserError("--split-merge-m-epochs needs --split-merge-every N (no moves are made without it)")
     if cfg.train.split_merge_protect_new and cfg.train.split_merge_mode != "smem":

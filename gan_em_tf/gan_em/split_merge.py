@@ -29,8 +29,14 @@ current cluster, so a 2-means of the pooled pair mostly finds the boundary alrea
 there; but each cluster's own 2-means does part its two classes. So every cluster is
 split in two, the pair whose split directions (difference of the halves' centroids)
 align most, |cos|, is chosen, and each half of i is joined with the half of j on the
-same side of j's split: the 7s of both clusters in one, the 9s in the other. All
-functions here are pure NumPy on (w, logits, features) so they can be tested on
+same side of j's split: the 7s of both clusters in one, the 9s in the other.
+
+``--split-merge-hold H`` (in :class:`~gan_em_tf.gan_em.loop.GanEm`) keeps the moved w
+through the next H EM iterations instead of replacing it by E(x): G's classes follow a
+re-pairing only over several passes, and an E-net trained on a G that still draws both
+digits in each class deals the reals back out half and half.
+
+All functions here are pure NumPy on (w, logits, features) so they can be tested on
 hand-made cases; :meth:`GanEm.split_merge_move` feeds them the networks' outputs.
 """
 from __future__ import annotations
