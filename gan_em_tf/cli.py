@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "half per column; cross splits every cluster by that 2-means and, for the two clusters "
                         "whose splits point the same way in D's features, joins the matching halves (two clusters "
                         "each holding the same two digits half and half become one per digit; on MNIST-test it "
-                        "picked the wrong pair and lowered ACC, paper_repro/RESULTS.md); alternate makes smem and "
+                        "often picks two pure clusters of similar digits instead, paper_repro/RESULTS.md); "
+                        "alternate makes smem and "
                         "pair moves in turn, smem first (default: smem)")
     g.add_argument("--split-merge-whiten", type=int, metavar="d",
                    help="with --split-merge-every: split the chosen cluster by 2-means on the top d principal "

@@ -63,11 +63,11 @@ def prepare(run_dir: str, overwrite: bool, resume: bool) -> None:
         raise UserError(f"cannot write to --out {run_dir} ({e.strerror}); choose a writable --out") from None
 
 
-def _lock_owner(run_dir: str) -> int | None:
-    """The pid of another live process on this host that holds ``run_dir``'s lock, else None (no lock, or a
-    stale one left by a killed run)."""
+def _lock_owner(run_dir: str, lock_file: str | None = None) -> int | None:
+    """The pid of another live process on this host that holds ``run_dir``'s lock (or the lock written in
+    ``lock_file``), else None (no lock, or a stale one left by a killed run)."""
     try:
-        owner = read_json(os.path.join(run_dir, LOCK))
+        owner = read_json(lock_file or os.path.join(run_dir, LOCK))
         pid = int(owner["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -93,15 +93,27 @@ def check_not_in_use(run_dir: str) -> None:
 
 def _take_lock(mine: str, path: str, run_dir: str) -> None:
     """Hard-link the complete lock file ``mine`` to ``path``; a link fails when ``path`` exists, so of two
-    processes only one gets it. A stale ``path`` (its process is gone) is removed and the link tried once more."""
+    processes only one gets it. A stale ``path`` (its process is gone) is renamed away and the link tried once
+    more. The rename is atomic, and what it moved is read again: if another process took the stale lock over
+    in between, the rename moved that live lock, which is put back (and this process refused)."""
     for _ in range(2):
         try:
             os.link(mine, path)
             return
         except FileExistsError:
             check_not_in_use(run_dir)  # raises while the holder lives
+            moved = f"{mine}.stale"
+            try:
+                os.rename(path, moved)
+            except FileNotFoundError:  # another process removed it first: try the link again
+                continue
+            if _lock_owner(run_dir, moved) is not None:  # not the stale lock: another taker's live one
+                with contextlib.suppress(FileExistsError):
+                    os.link(moved, path)
+                os.remove(moved)
+                check_not_in_use(run_dir)
             with contextlib.suppress(FileNotFoundError):
-                os.remove(path)
+                os.remove(moved)
         except OSError:  # a file system without hard links: a plain copy, not atomic
             check_not_in_use(run_dir)
             shutil.copyfile(mine, path)

@@ -142,3 +142,35 @@ def test_the_run_lock_is_taken_whole_refused_while_its_holder_lives_and_taken_ov
     with rundir.lock(str(tmp_path)):  # the holder is gone: its lock is stale
         assert json.loads(path.read_text())["pid"] == os.getpid()
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_stale_lock_taken_over_by_another_process_first_is_left_to_it(tmp_path, monkeypatch):
+    """Two processes find the same stale lock; the other one replaces it with its own lock just before this one
+    moves it away: this process must put that live lock back and refuse, not take the folder too."""
+    import socket
+
+    from gan_em_tf import rundir
+    from gan_em_tf.errors import UserError
+
+    path = tmp_path / rundir.LOCK
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    path.write_text(json.dumps({"host": socket.gethostname(), "pid": dead.pid}))  # stale
+    rival = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    check = rundir.check_not_in_use
+
+    def rival_wins_the_race(run_dir):
+        check(run_dir)  # still the stale lock: passes
+        if json.loads(path.read_text())["pid"] == dead.pid:
+            path.write_text(json.dumps({"host": socket.gethostname(), "pid": rival.pid}))
+
+    monkeypatch.setattr(rundir, "check_not_in_use", rival_wins_the_race)
+    try:
+        with pytest.raises(UserError, match="in use"):
+            with rundir.lock(str(tmp_path)):
+                pass
+        assert json.loads(path.read_text())["pid"] == rival.pid  # the rival's lock is back in place
+        assert sorted(p.name for p in tmp_path.iterdir()) == [rundir.LOCK]
+    finally:
+        rival.kill()
+        rival.wait()
