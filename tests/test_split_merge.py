@@ -93,9 +93,9 @@ def test_split_merge_hold_keeps_the_moved_labels_through_h_iterations_then_e_x_t
     moved = model.w.copy()
     assert int(model.state()["sm_hold_left"]) == 2  # checkpointed, so a resumed run holds as long
     for _ in range(2):
-        model.em_iteration(x, verbose=0)
+        assert model.em_iteration(x, verbose=0)["w_held"] == 1.0  # marked in metrics.csv and the log
         np.testing.assert_array_equal(model.w, moved)
-    model.em_iteration(x, verbose=0)
+    assert "w_held" not in model.em_iteration(x, verbose=0)
     assert not np.allclose(model.w, moved)
     np.testing.assert_allclose(model.w, model.posterior(x), rtol=1e-5, atol=1e-6)
 

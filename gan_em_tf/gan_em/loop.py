@@ -164,8 +164,10 @@ class GanEm:
         e_logs = self.e_step_fit(verbose)
         if labelled is not None:
             e_logs.update(self.supervise(*labelled))
-        if self.sm_hold_left > 0:  # --split-merge-hold: G and D go on training on the moved labels
+        held = self.sm_hold_left > 0  # --split-merge-hold: G and D go on training on the moved labels
+        if held:
             self.sm_hold_left -= 1
+            e_logs["w_held"] = 1.0  # the row's scores are the moved labels'
         else:
             self.w = self.posterior(x)  # line 13
         self.iteration += 1
@@ -294,7 +296,7 @@ def _log_line(it: int, n: int, row: dict) -> str:
     losses = " ".join(f"{k}={row[k]:.4f}" for k in ("d_loss", "g_loss", "info_loss", "e_loss", "e_acc", "label_error")
                       if k in row)
     return (f"[EM {it}/{n}] {scores} | phi min={row['phi_min']:.3f} max={row['phi_max']:.3f} "
-            f"| {losses}{_move_text(row)} | {row['seconds']:.1f}s")
+            f"| {losses}{' | w held' if row.get('w_held') else ''}{_move_text(row)} | {row['seconds']:.1f}s")
 
 
 def _move_text(row: dict) -> str:
