@@ -123,8 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "whose splits point the same way in D's features, joins the matching halves (two clusters "
                         "each holding the same two digits half and half become one per digit; on MNIST-test it "
                         "often picks two pure clusters of similar digits instead, paper_repro/RESULTS.md); "
-                        "alternate makes smem and "
-                        "pair moves in turn, smem first (default: smem)")
+                        "alternate makes smem and pair moves in turn, smem first (default: smem)")
     g.add_argument("--split-merge-whiten", type=int, metavar="d",
                    help="with --split-merge-every: split the chosen cluster by 2-means on the top d principal "
                         "components of D's features, each scaled to unit variance, instead of on the raw features "

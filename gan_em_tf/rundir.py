@@ -63,11 +63,11 @@ def prepare(run_dir: str, overwrite: bool, resume: bool) -> None:
         raise UserError(f"cannot write to --out {run_dir} ({e.strerror}); choose a writable --out") from None
 
 
-def _lock_owner(run_dir: str, lock_file: str | None = None) -> int | None:
-    """The pid of another live process on this host that holds ``run_dir``'s lock (or the lock written in
-    ``lock_file``), else None (no lock, or a stale one left by a killed run)."""
+def _lock_owner(lock_file: str) -> int | None:
+    """The pid of another live process on this host that wrote ``lock_file``, else None (no such file, or a
+    stale lock left by a killed run)."""
     try:
-        owner = read_json(lock_file or os.path.join(run_dir, LOCK))
+        owner = read_json(lock_file)
         pid = int(owner["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -85,7 +85,7 @@ def _lock_owner(run_dir: str, lock_file: str | None = None) -> int | None:
 def check_not_in_use(run_dir: str) -> None:
     """A one-line error when another process is still training in ``run_dir`` (so --resume, --overwrite or a
     second run cannot write into a live run)."""
-    pid = _lock_owner(run_dir)
+    pid = _lock_owner(os.path.join(run_dir, LOCK))
     if pid is not None:
         raise UserError(f"--out {run_dir} is in use by a gan-em run still going (process {pid}); "
                         "wait for it to end or stop it, then --resume")
@@ -107,7 +107,7 @@ def _take_lock(mine: str, path: str, run_dir: str) -> None:
                 os.rename(path, moved)
             except FileNotFoundError:  # another process removed it first: try the link again
                 continue
-            if _lock_owner(run_dir, moved) is not None:  # not the stale lock: another taker's live one
+            if _lock_owner(moved) is not None:  # not the stale lock: another taker's live one
                 with contextlib.suppress(FileExistsError):
                     os.link(moved, path)
                 os.remove(moved)

@@ -164,8 +164,7 @@ class GanEm:
         e_logs = self.e_step_fit(verbose)
         if labelled is not None:
             e_logs.update(self.supervise(*labelled))
-        held = self.sm_hold_left > 0  # --split-merge-hold: G and D go on training on the moved labels
-        if held:
+        if self.sm_hold_left > 0:  # --split-merge-hold: G and D go on training on the moved labels
             self.sm_hold_left -= 1
             e_logs["w_held"] = 1.0  # the row's scores are the moved labels'
         else:
@@ -246,7 +245,8 @@ class GanEm:
                             f"{self.w.shape} (data or K changed); start a new --out")
         self.w, self.phi, self.iteration = state["w"], state["phi"], int(state["iteration"])
         self.sm_filled = int(state.get("sm_filled", -1))  # checkpoints before --split-merge-protect-new lack it
-        self.sm_hold_left = int(state.get("sm_hold_left", 0))  # and those before --split-merge-hold this
+        # older checkpoints lack it; a branch or resume with a shorter --split-merge-hold holds no longer than that
+        self.sm_hold_left = min(int(state.get("sm_hold_left", 0)), self.cfg.train.split_merge_hold)
         return rows
 
     def sample_grid(self, per_cluster: int = SAMPLES_PER_ROW, seed: int = 0) -> np.ndarray:
