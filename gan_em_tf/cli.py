@@ -54,8 +54,8 @@ def _data_config(a):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gan_em_tf.config import (DEFAULT_PRESET, LABELS_ONLY_LR, LABELS_ONLY_STEPS, PRESETS, SPLIT_MERGE_MODES,
-                                  STRATEGIES)
+    from gan_em_tf.config import (DEFAULT_PRESET, FINAL_MOVE_MODES, LABELS_ONLY_LR, LABELS_ONLY_STEPS, PRESETS,
+                                  SPLIT_MERGE_MODES, STRATEGIES)
 
     parser = argparse.ArgumentParser(prog="gan-em", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -125,17 +125,30 @@ def build_parser() -> argparse.ArgumentParser:
                         "often picks two pure clusters of similar digits instead, paper_repro/RESULTS.md); "
                         "alternate makes smem and pair moves in turn, smem first (default: smem)")
     g.add_argument("--split-merge-whiten", type=int, metavar="d",
-                   help="with --split-merge-every: split the chosen cluster by 2-means on the top d principal "
-                        "components of D's features, each scaled to unit variance, instead of on the raw features "
+                   help="with moves (--split-merge-every or -final): split the chosen cluster by 2-means on the "
+                        "top d principal components of D's features, each scaled to unit variance, instead of on "
+                        "the raw features "
                         "(default: 0, raw features)")
     g.add_argument("--split-merge-m-epochs", type=int, metavar="E",
-                   help="with --split-merge-every: the M-step right after a move runs E epochs instead of "
-                        "--m-epochs p, so G learns the moved clusters before the E-net is trained on its samples "
+                   help="with moves (--split-merge-every or -final): the M-step right after a move runs E "
+                        "epochs instead of --m-epochs p, so G learns the moved clusters before the E-net is "
+                        "trained on its samples "
                         "(default: 0, i.e. p)")
     g.add_argument("--split-merge-hold", type=int, metavar="H",
                    help="with --split-merge-every: for the H EM iterations after a move, w keeps the moved labels "
                         "instead of being replaced by E(x) (Algorithm 1, line 13), so G and D train on the new "
                         "clusters before the E-net deals the reals out again (default: 0, off)")
+    g.add_argument("--split-merge-final", type=int, metavar="F",
+                   help="F > 0: one last move after EM iteration F, of --split-merge-final-mode and held for "
+                        "--split-merge-final-hold iterations; the moves every N stop before F and none follow it. "
+                        "A move picked by the cross chooser can be wrong; this makes one, gives it time to take "
+                        "and leaves the partition alone after (paper_repro/RESULTS.md) (default: 0, off)")
+    g.add_argument("--split-merge-final-mode", choices=FINAL_MOVE_MODES,
+                   help="with --split-merge-final: the kind of the last move, as in --split-merge-mode "
+                        "(default: cross)")
+    g.add_argument("--split-merge-final-hold", type=int, metavar="H",
+                   help="with --split-merge-final: w keeps the last move's labels for H EM iterations, as "
+                        "--split-merge-hold does for the others; may exceed --split-merge-every (default: 0)")
     g.add_argument("--split-merge-protect-new", action=argparse.BooleanOptionalAction, default=None,
                    help="with --split-merge-every (smem): the column a move fills with a split half is not merged "
                         "away by the next move. Without it the next move merges that new cluster in most runs "
@@ -265,7 +278,8 @@ def _split_merge_flags(a) -> dict:
     return {"split_merge_every": a.split_merge_every, "split_merge_start": a.split_merge_start,
             "split_merge_whiten": a.split_merge_whiten, "split_merge_mode": a.split_merge_mode,
             "split_merge_m_epochs": a.split_merge_m_epochs, "split_merge_hold": a.split_merge_hold,
-            "split_merge_protect_new": a.split_merge_protect_new}
+            "split_merge_protect_new": a.split_merge_protect_new, "split_merge_final": a.split_merge_final,
+            "split_merge_final_mode": a.split_merge_final_mode, "split_merge_final_hold": a.split_merge_final_hold}
 
 
 def _check_out_file(path: str | None) -> None:

@@ -24,6 +24,7 @@ from gan_em_tf.errors import UserError
 
 STRATEGIES = ("auto", "mirrored", "default")
 SPLIT_MERGE_MODES = ("smem", "pair", "cross", "alternate")  # --split-merge-mode; gan_em/split_merge.py says what each does
+FINAL_MOVE_MODES = ("smem", "pair", "cross")  # --split-merge-final-mode (one move: nothing to alternate)
 SUPERVISION_CHECK = 20  # labelled-set steps between two checks of the E-net's error on them (§5.3)
 # gan-em baseline --method labels-only: steps and Adam rate. GAN-EM's own E-net rate (authors: 6e-5)
 # under-trains the E-net on labels alone: MNIST-test, 1000 labels, seed 0, 3000 steps, error 7.8 % (6e-5),
@@ -75,6 +76,9 @@ class TrainConfig:
     split_merge_m_epochs: int = 0  # E > 0: p of the M-step right after a move, so G can follow the new labels (0: p)
     split_merge_hold: int = 0  # H > 0: w keeps a move's labels through the H EM iterations after it (no E(x) update)
     split_merge_protect_new: bool = False  # True: the column a move fills is not merged away by the next move
+    split_merge_final: int = 0  # F > 0: one last move after EM iteration F, none after it (moves every N stop)
+    split_merge_final_mode: str = "cross"  # the kind of that last move: smem | pair | cross
+    split_merge_final_hold: int = 0  # w keeps the last move's labels through this many EM iterations after it
     weight_init: str = "glorot"  # glorot (Keras default) | normal (N(0, 0.02), the authors' code)
     net_width: float = 1.0  # multiplier of every hidden layer's filters and units of G, D and E (1: the authors' nets)
     reset_optimizers: bool = False  # True: fresh optimizer state (step count, moments) every EM iteration, as the authors' code

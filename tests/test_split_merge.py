@@ -112,6 +112,67 @@ def test_moves_follow_iterations_start_then_every_n_but_never_the_last(every, st
     assert due == moves
 
 
+@pytest.mark.parametrize("every, start, final, moves", [(2, 2, 7, [2, 4, 6, 7]), (2, 0, 5, [2, 4, 5]),
+                                                        (0, 0, 3, [3]), (3, 0, 6, [3, 6])])
+def test_a_final_move_follows_iteration_f_and_no_move_comes_after_it(every, start, final, moves):
+    from types import SimpleNamespace
+    from gan_em_tf.config import RunConfig, ScheduleConfig, TrainConfig
+    from gan_em_tf.gan_em.loop import GanEm
+
+    cfg = RunConfig(train=TrainConfig(split_merge_every=every, split_merge_start=start, split_merge_mode="alternate",
+                                      split_merge_final=final, split_merge_final_mode="cross"),
+                    schedule=ScheduleConfig(iterations=12))
+    due, kinds = [], []
+    for it in range(1, 13):
+        model = SimpleNamespace(cfg=cfg, iteration=it)
+        if GanEm.split_merge_due(model):
+            due.append(it)
+            kinds.append(GanEm.move_mode(model))
+    assert due == moves
+    assert kinds[-1] == "cross" and "cross" not in kinds[:-1]  # the moves every N keep --split-merge-mode
+
+
+def test_the_final_move_is_held_for_split_merge_final_hold_iterations():
+    from test_models import _tiny_gan_em
+    from gan_em_tf.config import ScheduleConfig
+
+    model, x = _tiny_gan_em(ScheduleConfig(iterations=6, m_epochs=1, e_steps=2), clusters=3, split_merge_every=1,
+                            split_merge_mode="pair", split_merge_final=2, split_merge_final_hold=3)
+    model.em_iteration(x, verbose=0)
+    model.w = np.random.default_rng(0).dirichlet(np.ones(3), len(x)).astype(np.float32)
+    model.split_merge_move(x)
+    assert int(model.state()["sm_hold_left"]) == 0  # a move every N, --split-merge-hold 0
+    model.em_iteration(x, verbose=0)
+    assert model.split_merge_due() and model.move_mode() == "cross"
+    model.split_merge_move(x)
+    assert int(model.state()["sm_hold_left"]) == 3
+
+
+@pytest.mark.parametrize("iteration, saved, hold, final, final_hold, restored", [
+    (5, 3, 0, 0, 0, 0),  # branched with --split-merge-hold 0: w is not held
+    (5, 3, 2, 0, 0, 2),  # a shorter hold than the checkpoint's
+    (5, 3, 6, 0, 0, 3),  # a longer one: only what was left
+    (5, 3, 1, 4, 6, 3),  # after the final move: its hold is the one that counts
+    (5, 3, 6, 4, 1, 1),
+    (3, 3, 1, 4, 6, 1),  # before it: the hold of the moves every N
+])
+def test_restore_holds_w_no_longer_than_the_runs_own_hold(monkeypatch, iteration, saved, hold, final, final_hold,
+                                                          restored):
+    from types import SimpleNamespace
+    from gan_em_tf.config import RunConfig, ScheduleConfig, TrainConfig
+    from gan_em_tf.gan_em import loop
+
+    w = np.full((4, 3), 1 / 3, np.float32)
+    state = {"w": w, "phi": w.mean(axis=0), "iteration": np.int64(iteration), "sm_hold_left": np.int64(saved)}
+    monkeypatch.setattr(loop.rundir, "load_checkpoint", lambda *args: (state, []))
+    cfg = RunConfig(train=TrainConfig(split_merge_every=8 if hold else 0, split_merge_hold=hold,
+                                      split_merge_final=final, split_merge_final_hold=final_hold),
+                    schedule=ScheduleConfig(iterations=20))
+    model = SimpleNamespace(cfg=cfg, w=np.zeros_like(w), networks=None, optimizers=None)
+    loop.GanEm.restore(model, "checkpoint")
+    assert model.sm_hold_left == restored and model.iteration == iteration
+
+
 @pytest.mark.parametrize("every, start, kinds", [(2, 14, {14: "smem", 16: "pair", 18: "smem", 20: "pair"}),
                                                  (1, 0, {1: "smem", 2: "pair", 3: "smem"}),
                                                  (3, 0, {3: "smem", 6: "pair", 9: "smem"})])

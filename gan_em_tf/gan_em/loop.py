@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from gan_em_tf import data as data_lib
 from gan_em_tf import embedding, metrics, networks, plots, rundir
-from gan_em_tf.config import SPLIT_MERGE_MODES, SUPERVISION_CHECK, RunConfig
+from gan_em_tf.config import FINAL_MOVE_MODES, SPLIT_MERGE_MODES, SUPERVISION_CHECK, RunConfig
 from gan_em_tf.distribute import make_strategy
 from gan_em_tf.errors import UserError
 from gan_em_tf.gan_em import split_merge
@@ -173,16 +173,22 @@ class GanEm:
         return {**m_logs, **e_logs}
 
     def split_merge_due(self) -> bool:
-        """Whether a split/merge move follows the iteration just completed: after S, S + N, ... (never the last)."""
+        """Whether a split/merge move follows the iteration just completed: after S, S + N, ... and, with
+        ``--split-merge-final F``, before F and once after F (never after the last iteration)."""
         t, it = self.cfg.train, self.iteration
+        if it >= self.cfg.schedule.iterations:
+            return False
+        if t.split_merge_final and it >= t.split_merge_final:
+            return it == t.split_merge_final
         first = t.split_merge_start or t.split_merge_every  # S, or N when S = 0
-        return (bool(t.split_merge_every) and it >= first and (it - first) % t.split_merge_every == 0
-                and it < self.cfg.schedule.iterations)
+        return bool(t.split_merge_every) and it >= first and (it - first) % t.split_merge_every == 0
 
     def move_mode(self) -> str:
         """The kind of the move due after the iteration just completed: ``--split-merge-mode``, or for ``alternate``
         smem at the 1st, 3rd, ... move and pair at the 2nd, 4th, ..."""
         t = self.cfg.train
+        if _is_final_move(t, self.iteration):
+            return t.split_merge_final_mode
         if t.split_merge_mode != "alternate":
             return t.split_merge_mode
         move_index = (self.iteration - (t.split_merge_start or t.split_merge_every)) // t.split_merge_every
@@ -226,7 +232,8 @@ class GanEm:
             self.sm_filled = j
         else:
             self.w = split_merge.resplit_pair(self.w, i, j, second)
-        self.sm_hold_left = self.cfg.train.split_merge_hold
+        t = self.cfg.train
+        self.sm_hold_left = t.split_merge_final_hold if _is_final_move(t, self.iteration) else t.split_merge_hold
         return {"sm_split": float(k), "sm_merge_into": float(i), "sm_freed": float(j), "sm_moved": float(second.sum())}
 
     def embed(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
@@ -246,7 +253,10 @@ class GanEm:
         self.w, self.phi, self.iteration = state["w"], state["phi"], int(state["iteration"])
         self.sm_filled = int(state.get("sm_filled", -1))  # checkpoints before --split-merge-protect-new lack it
         # older checkpoints lack it; a branch or resume with a shorter --split-merge-hold holds no longer than that
-        self.sm_hold_left = min(int(state.get("sm_hold_left", 0)), self.cfg.train.split_merge_hold)
+        t = self.cfg.train
+        own_hold = t.split_merge_final_hold if t.split_merge_final and self.iteration > t.split_merge_final \
+            else t.split_merge_hold  # the hold of the last move this run's schedule made by now
+        self.sm_hold_left = min(int(state.get("sm_hold_left", 0)), own_hold)
         return rows
 
     def sample_grid(self, per_cluster: int = SAMPLES_PER_ROW, seed: int = 0) -> np.ndarray:
@@ -256,6 +266,11 @@ class GanEm:
         c = np.repeat(np.arange(self.k), per_cluster)
         imgs = self.generator.predict([z, np.eye(self.k, dtype=np.float32)[c]], verbose=0)
         return imgs.reshape((self.k, per_cluster) + self.shape)
+
+
+def _is_final_move(train, iteration: int) -> bool:
+    """Whether the move after EM iteration ``iteration`` is ``--split-merge-final``'s last one."""
+    return bool(train.split_merge_final) and iteration == train.split_merge_final
 
 
 def _error(enet, x, y, batch_size: int = 500) -> float:
@@ -348,6 +363,71 @@ class _Task:
         return {}
 
 
+def _validate_split_merge(cfg: RunConfig, k: int) -> None:
+    """One-line errors for --split-merge-* flags that contradict each other or the run."""
+    t = cfg.train
+    if t.split_merge_every < 0:
+        raise UserError(f"--split-merge-every must be 0 (off) or positive, got {t.split_merge_every}")
+    if t.split_merge_start < 0:
+        raise UserError(f"--split-merge-start must be 0 or positive, got {t.split_merge_start}")
+    if t.split_merge_whiten < 0:
+        raise UserError(f"--split-merge-whiten must be 0 (raw features) or positive, "
+                        f"got {t.split_merge_whiten}")
+    if t.split_merge_mode not in SPLIT_MERGE_MODES:
+        raise UserError(f"--split-merge-mode must be one of {', '.join(SPLIT_MERGE_MODES)}, "
+                        f"got {t.split_merge_mode!r}")
+    if t.split_merge_m_epochs < 0:
+        raise UserError(f"--split-merge-m-epochs must be 0 (use --m-epochs) or positive, "
+                        f"got {t.split_merge_m_epochs}")
+    if t.split_merge_hold < 0:
+        raise UserError(f"--split-merge-hold must be 0 (off) or positive, got {t.split_merge_hold}")
+    if t.split_merge_hold and not t.split_merge_every:
+        raise UserError("--split-merge-hold needs --split-merge-every N (no moves are made without it)")
+    if t.split_merge_every and t.split_merge_hold >= t.split_merge_every:
+        raise UserError(f"--split-merge-hold {t.split_merge_hold} must be smaller than --split-merge-every "
+                        f"{t.split_merge_every} (E(x) would never update w between moves)")
+    moves = t.split_merge_every or t.split_merge_final
+    if t.split_merge_m_epochs and not moves:
+        raise UserError("--split-merge-m-epochs needs --split-merge-every N or --split-merge-final F "
+                        "(no moves are made without one)")
+    if t.split_merge_protect_new and t.split_merge_mode != "smem":
+        raise UserError("--split-merge-protect-new acts on smem moves (pair and cross moves free no column); "
+                        "drop it or use --split-merge-mode smem")
+    if t.split_merge_protect_new and not t.split_merge_every:
+        raise UserError("--split-merge-protect-new needs --split-merge-every N (the moves are off without it)")
+    if t.split_merge_start and not t.split_merge_every:
+        raise UserError("--split-merge-start needs --split-merge-every N (the moves are off without it)")
+    if t.split_merge_every and t.split_merge_mode in ("smem", "alternate") and k < 3:
+        raise UserError(f"--split-merge-every needs --clusters of at least 3 (split one, merge two), got {k}; "
+                        "--split-merge-mode pair or cross works with 2")
+    if t.split_merge_every and cfg.semi_supervised:
+        raise UserError("--split-merge-every is for clustering; with --labels the clusters are the classes, "
+                        "drop one of the two flags")
+    if t.split_merge_final < 0:
+        raise UserError(f"--split-merge-final must be 0 (off) or an EM iteration, got {t.split_merge_final}")
+    if t.split_merge_final_hold < 0:
+        raise UserError(f"--split-merge-final-hold must be 0 (off) or positive, got {t.split_merge_final_hold}")
+    if not t.split_merge_final:
+        if t.split_merge_final_hold:
+            raise UserError("--split-merge-final-hold needs --split-merge-final F (the last move it holds)")
+        return
+    if t.split_merge_final_mode not in FINAL_MOVE_MODES:
+        raise UserError(f"--split-merge-final-mode must be one of {', '.join(FINAL_MOVE_MODES)}, "
+                        f"got {t.split_merge_final_mode!r}")
+    if t.split_merge_every and t.split_merge_final <= (t.split_merge_start or t.split_merge_every):
+        raise UserError(f"--split-merge-final {t.split_merge_final} must come after the first move every N "
+                        f"(--split-merge-start {t.split_merge_start}, --split-merge-every {t.split_merge_every})")
+    if t.split_merge_final + t.split_merge_final_hold >= cfg.schedule.iterations:
+        raise UserError(f"--split-merge-final {t.split_merge_final} plus --split-merge-final-hold "
+                        f"{t.split_merge_final_hold} must be below --iterations {cfg.schedule.iterations} "
+                        "(E(x) must update w after the last move)")
+    if t.split_merge_final_mode == "smem" and k < 3:
+        raise UserError(f"--split-merge-final-mode smem needs --clusters of at least 3, got {k}; use pair or cross")
+    if cfg.semi_supervised:
+        raise UserError("--split-merge-final is for clustering; with --labels the clusters are the classes, "
+                        "drop one of the two flags")
+
+
 def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Dataset | None = None,
         export: bool = True, log=print, heldout: data_lib.Dataset | None = None) -> dict:
     """Train GAN-EM on the configured data, writing everything into ``run_dir``.
@@ -368,41 +448,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         raise UserError(f"--net-width must be a positive multiplier, got {cfg.train.net_width}")
     if cfg.embed_dim < 0:
         raise UserError(f"--embed-dim must be positive, got {cfg.embed_dim}")
-    if cfg.train.split_merge_every < 0:
-        raise UserError(f"--split-merge-every must be 0 (off) or positive, got {cfg.train.split_merge_every}")
-    if cfg.train.split_merge_start < 0:
-        raise UserError(f"--split-merge-start must be 0 or positive, got {cfg.train.split_merge_start}")
-    if cfg.train.split_merge_whiten < 0:
-        raise UserError(f"--split-merge-whiten must be 0 (raw features) or positive, "
-                        f"got {cfg.train.split_merge_whiten}")
-    if cfg.train.split_merge_mode not in SPLIT_MERGE_MODES:
-        raise UserError(f"--split-merge-mode must be one of {', '.join(SPLIT_MERGE_MODES)}, "
-                        f"got {cfg.train.split_merge_mode!r}")
-    if cfg.train.split_merge_m_epochs < 0:
-        raise UserError(f"--split-merge-m-epochs must be 0 (use --m-epochs) or positive, "
-                        f"got {cfg.train.split_merge_m_epochs}")
-    if cfg.train.split_merge_hold < 0:
-        raise UserError(f"--split-merge-hold must be 0 (off) or positive, got {cfg.train.split_merge_hold}")
-    if cfg.train.split_merge_hold and not cfg.train.split_merge_every:
-        raise UserError("--split-merge-hold needs --split-merge-every N (no moves are made without it)")
-    if cfg.train.split_merge_every and cfg.train.split_merge_hold >= cfg.train.split_merge_every:
-        raise UserError(f"--split-merge-hold {cfg.train.split_merge_hold} must be smaller than --split-merge-every "
-                        f"{cfg.train.split_merge_every} (E(x) would never update w between moves)")
-    if cfg.train.split_merge_m_epochs and not cfg.train.split_merge_every:
-        raise UserError("--split-merge-m-epochs needs --split-merge-every N (no moves are made without it)")
-    if cfg.train.split_merge_protect_new and cfg.train.split_merge_mode != "smem":
-        raise UserError("--split-merge-protect-new acts on smem moves (pair and cross moves free no column); "
-                        "drop it or use --split-merge-mode smem")
-    if cfg.train.split_merge_protect_new and not cfg.train.split_merge_every:
-        raise UserError("--split-merge-protect-new needs --split-merge-every N (the moves are off without it)")
-    if cfg.train.split_merge_start and not cfg.train.split_merge_every:
-        raise UserError("--split-merge-start needs --split-merge-every N (the moves are off without it)")
-    if cfg.train.split_merge_every and cfg.train.split_merge_mode in ("smem", "alternate") and k < 3:
-        raise UserError(f"--split-merge-every needs --clusters of at least 3 (split one, merge two), got {k}; "
-                        "--split-merge-mode pair or cross works with 2")
-    if cfg.train.split_merge_every and cfg.semi_supervised:
-        raise UserError("--split-merge-every is for clustering; with --labels the clusters are the classes, "
-                        "drop one of the two flags")
+    _validate_split_merge(cfg, k)
     if not 0 <= cfg.supervision.epsilon < 1:
         raise UserError(f"--epsilon must be in [0, 1), got {cfg.supervision.epsilon}")
     if cfg.supervision.max_steps < 1:
