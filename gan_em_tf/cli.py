@@ -127,13 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--split-merge-whiten", type=int, metavar="d",
                    help="with moves (--split-merge-every or -final): split the chosen cluster by 2-means on the "
                         "top d principal components of D's features, each scaled to unit variance, instead of on "
-                        "the raw features "
-                        "(default: 0, raw features)")
+                        "the raw features (default: 0, raw features)")
     g.add_argument("--split-merge-m-epochs", type=int, metavar="E",
                    help="with moves (--split-merge-every or -final): the M-step right after a move runs E "
                         "epochs instead of --m-epochs p, so G learns the moved clusters before the E-net is "
-                        "trained on its samples "
-                        "(default: 0, i.e. p)")
+                        "trained on its samples (default: 0, i.e. p)")
     g.add_argument("--split-merge-hold", type=int, metavar="H",
                    help="with --split-merge-every: for the H EM iterations after a move, w keeps the moved labels "
                         "instead of being replaced by E(x) (Algorithm 1, line 13), so G and D train on the new "
