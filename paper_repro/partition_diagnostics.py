@@ -1,10 +1,11 @@
 """Where a clustering run is stuck: its clusters against the true classes, and split/merge candidates.
 
-    python paper_repro/partition_diagnostics.py RUN_DIR [--whiten d] [--data-dir DIR] [--out FILE.json]
+    python paper_repro/partition_diagnostics.py RUN_DIR[/checkpoints/iter-NNNN] [--whiten d] [--data-dir DIR]
+        [--out FILE.json]
 
 Not a table or figure of the paper: the evidence behind RESULTS.md's reading of the
 K = 10 plateau on MNIST-test. For the newest checkpoint of a ``gan-em cluster`` run on
-labelled data it prints, per cluster (argmax w):
+labelled data (or the checkpoint folder given) it prints, per cluster (argmax w):
 
 * size, its two largest classes and its purity;
 * ``D logit``: the w-weighted mean of D's class-unit logit on the real images
@@ -30,7 +31,12 @@ the same side of j's split, i.e. the side the two split directions (difference o
 halves' centroids) share; for two clusters that hold the same two classes half and half
 this puts each class in one cluster. Listed: the pairs whose split directions align most
 (|cos|, label-free) and the pair whose re-pairing the labels score best, each with the ACC
-the re-pairing would give. Last, the ACC of k-means (K clusters) on D's features, to tell
+the re-pairing would give. Then *pair re-splits* (``--split-merge-mode pair``): pool clusters
+i and j and split the pool by the same 2-means; listed by ``SS ratio``, the pool's within-group
+sum of squares under the current i/j labels over that under the 2-means halves (in the same,
+whitened, space; label-free): above 1 where the pool has a better two-way partition than the
+current pair, ≈ 1 where the 2-means only finds the pair again. Each with the ACC the re-split
+would give, and the re-split the labels score best. Last, the ACC of k-means (K clusters) on D's features, to tell
 whether those features hold a better global partition than GAN-EM's own.
 """
 from __future__ import annotations
@@ -59,11 +65,12 @@ def diagnose(run_dir: str, data_dir: str | None = None, whiten: int | None = Non
     from gan_em_tf.errors import UserError
     from gan_em_tf.gan_em import split_merge
 
-    cfg_path = os.path.join(run_dir, "config.json")
-    ckpt = rundir.latest_checkpoint(run_dir)
-    if not os.path.isfile(cfg_path) or ckpt is None:
-        raise UserError(f"{run_dir} holds no run with a completed EM iteration; pass the --out folder of a run")
-    cfg = RunConfig.from_dict(rundir.read_json(cfg_path))
+    try:
+        run_dir, ckpt = rundir.branch_source(run_dir)  # a run folder (its newest checkpoint) or a checkpoint folder
+    except UserError:
+        raise UserError(f"{run_dir} holds no run with a completed EM iteration; pass the --out folder of a run "
+                        "or one of its checkpoints/iter-NNNN folders") from None
+    cfg = RunConfig.from_dict(rundir.read_json(os.path.join(run_dir, "config.json")))
     if data_dir:
         cfg.data = dataclasses.replace(cfg.data, data_dir=data_dir)
     ds = data_lib.load(cfg.data)
@@ -111,6 +118,7 @@ def diagnose(run_dir: str, data_dir: str | None = None, whiten: int | None = Non
                 for i in used for j in used if i < j}
     kmeans = KMeans(k, n_init=10, random_state=0).fit_predict(features)
     repairs = cross_repairings(assign, features, ds.y, split_halves)
+    resplits = pair_resplits(assign, features, ds.y, cfg.runtime.seed, whiten)
     return {"run": run_dir, "checkpoint": ckpt, "whiten": whiten, "acc": metrics.hungarian_acc(ds.y, assign), "clusters": clusters,
             "merge_by_posterior_correlation": [
                 {"pair": [i, j], "value": v}
@@ -120,6 +128,8 @@ def diagnose(run_dir: str, data_dir: str | None = None, whiten: int | None = Non
                                              for p, v in sorted(distance.items(), key=lambda kv: kv[1])[:3]],
             "cross_repair_by_alignment": sorted(repairs, key=lambda r: -r["abs_cos"])[:5],
             "cross_repair_best_by_labels": max(repairs, key=lambda r: r["acc"]) if repairs else None,
+            "pair_resplit_by_ss_ratio": sorted(resplits, key=lambda r: -r["ss_ratio"])[:5],
+            "pair_resplit_best_by_labels": max(resplits, key=lambda r: r["acc"]) if resplits else None,
             "kmeans_on_d_features_acc": metrics.hungarian_acc(ds.y, kmeans)}
 
 
@@ -146,6 +156,41 @@ def cross_repairings(assign: np.ndarray, features: np.ndarray, y: np.ndarray, sp
     return out
 
 
+def pair_resplits(assign: np.ndarray, features: np.ndarray, y: np.ndarray, seed: int, whiten: int) -> list[dict]:
+    """For every pair of clusters with two members or more between them: the ``--split-merge-mode pair`` move on
+    it (pool, split by :func:`split_merge.halves`), the SS ratio of the module docstring and the Hungarian ACC
+    after the move (on hard assignments)."""
+    from sklearn.decomposition import PCA
+
+    from gan_em_tf import metrics
+    from gan_em_tf.gan_em import split_merge
+
+    def within_ss(z, groups):
+        return sum(((z[g] - z[g].mean(axis=0)) ** 2).sum() for g in groups if g.any())
+
+    one_hot = np.eye(int(assign.max()) + 1)[assign]
+    used = np.unique(assign)
+    out = []
+    for i in used:
+        for j in used[used > i]:
+            members = np.flatnonzero((assign == i) | (assign == j))
+            if len(members) < 3:
+                continue
+            half = split_merge.halves(features[members], seed, whiten=whiten)
+            z = features[members]
+            dims = min(whiten, len(z) - 1, z.shape[1])
+            if dims > 0:  # the space halves() clusters in
+                z = PCA(dims, whiten=True, random_state=seed).fit_transform(z)
+            in_j = assign[members] == j
+            second = np.zeros(len(assign), bool)
+            second[members[half]] = True
+            moved = split_merge.resplit_pair(one_hot, int(i), int(j), second).argmax(axis=1)
+            out.append({"pair": [int(i), int(j)],
+                        "ss_ratio": float(within_ss(z, (in_j, ~in_j)) / max(within_ss(z, (half, ~half)), 1e-12)),
+                        "acc": metrics.hungarian_acc(y, moved)})
+    return out
+
+
 def markdown(report: dict) -> list[str]:
     space = "D features" + (f", whitened top {report['whiten']} PCs" if report.get("whiten") else "")
     lines = [f"{report['checkpoint']}: Hungarian ACC {report['acc']:.3f}", "",
@@ -167,13 +212,18 @@ def markdown(report: dict) -> list[str]:
               + ", ".join(fmt(r) for r in report["cross_repair_by_alignment"])]
     if report["cross_repair_best_by_labels"]:
         lines += ["", "cross re-pairing the labels score best: " + fmt(report["cross_repair_best_by_labels"])]
+    fmt = lambda r: f"{r['pair'][0]}+{r['pair'][1]} SS ratio {r['ss_ratio']:.3f} → ACC {r['acc']:.3f}"
+    lines += ["", "pair re-splits (SS ratio, highest): " + ", ".join(fmt(r) for r in report["pair_resplit_by_ss_ratio"])]
+    if report["pair_resplit_best_by_labels"]:
+        lines += ["", "pair re-split the labels score best: " + fmt(report["pair_resplit_best_by_labels"])]
     lines += ["", f"k-means (K = {len(report['clusters'])}) on D's features: ACC {report['kmeans_on_d_features_acc']:.3f}"]
     return lines
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("run_dir", help="the --out folder of a gan-em cluster run on labelled data")
+    p.add_argument("run_dir", help="the --out folder of a gan-em cluster run on labelled data (its newest "
+                                   "checkpoint), or one of its checkpoints/iter-NNNN folders")
     p.add_argument("--data-dir", help="IDX folder, when the run's data folder has moved")
     p.add_argument("--whiten", type=int, metavar="d",
                    help="split each cluster on the whitened top d principal components of D's features "

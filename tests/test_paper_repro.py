@@ -100,6 +100,18 @@ def test_partition_diagnostics_reads_a_run_and_agrees_with_its_summary(tiny_run,
     if aligned:
         assert best["acc"] >= max(r["acc"] for r in aligned)
     assert "| cluster | size |" in proc.stdout and "whitened top 3 PCs" in proc.stdout and report["whiten"] == 3
+    resplits, best = report["pair_resplit_by_ss_ratio"], report["pair_resplit_best_by_labels"]
+    used = sum(r["size"] > 0 for r in rows)
+    assert len(resplits) == min(5, used * (used - 1) // 2) and all(r["ss_ratio"] > 0 and 0 <= r["acc"] <= 1
+                                                                  for r in resplits)
+    assert [r["ss_ratio"] for r in resplits] == sorted((r["ss_ratio"] for r in resplits), reverse=True)
+    assert best["acc"] >= max(r["acc"] for r in resplits) and "pair re-splits (SS ratio" in proc.stdout
+
+    ckpt = os.path.join(run_dir, "checkpoints", sorted(os.listdir(os.path.join(run_dir, "checkpoints")))[0])
+    proc = subprocess.run([sys.executable, script, ckpt, "--out", str(out)], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.load(open(out))["checkpoint"] == ckpt and proc.stdout.startswith(ckpt)
 
     empty = tmp_path / "not_a_run"
     empty.mkdir()
