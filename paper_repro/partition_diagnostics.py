@@ -213,7 +213,8 @@ def markdown(report: dict) -> list[str]:
     if report["cross_repair_best_by_labels"]:
         lines += ["", "cross re-pairing the labels score best: " + fmt(report["cross_repair_best_by_labels"])]
     fmt = lambda r: f"{r['pair'][0]}+{r['pair'][1]} SS ratio {r['ss_ratio']:.3f} → ACC {r['acc']:.3f}"
-    lines += ["", "pair re-splits (SS ratio, highest): " + ", ".join(fmt(r) for r in report["pair_resplit_by_ss_ratio"])]
+    lines += ["", "pair re-splits (SS ratio, highest): "
+              + ", ".join(fmt(r) for r in report["pair_resplit_by_ss_ratio"])]
     if report["pair_resplit_best_by_labels"]:
         lines += ["", "pair re-split the labels score best: " + fmt(report["pair_resplit_best_by_labels"])]
     lines += ["", f"k-means (K = {len(report['clusters'])}) on D's features: ACC {report['kmeans_on_d_features_acc']:.3f}"]
