@@ -104,11 +104,9 @@ def diagnose(run_dir: str, data_dir: str | None = None, whiten: int | None = Non
             same = np.sum(smaller & (y_m == a_cls)) + np.sum(~smaller & (y_m == b_cls))
             swapped = np.sum(smaller & (y_m == b_cls)) + np.sum(~smaller & (y_m == a_cls))
             row["top2_separation"] = float(max(same, swapped) / max(1, counts[a_cls] + counts[b_cls]))
-            if whiten:
-                from sklearn.decomposition import PCA
-                f_m = PCA(min(whiten, len(f_m) - 1, f_m.shape[1]), whiten=True, random_state=0).fit_transform(f_m)
-            row["within_total"] = float(sum(((f_m[h] - f_m[h].mean(axis=0)) ** 2).sum() for h in (smaller, ~smaller)
-                                            if h.any()) / max(((f_m - f_m.mean(axis=0)) ** 2).sum(), 1e-12))
+            z = split_merge.split_space(f_m, cfg.runtime.seed, whiten)
+            everyone = np.ones(len(z), bool)
+            row["within_total"] = _within_ss(z, (smaller, ~smaller)) / max(_within_ss(z, (everyone,)), 1e-12)
         clusters.append(row)
     corr = split_merge.merge_scores(w)
     used = [c for c in range(k) if (assign == c).any()]
@@ -156,17 +154,17 @@ def cross_repairings(assign: np.ndarray, features: np.ndarray, y: np.ndarray, sp
     return out
 
 
+def _within_ss(z: np.ndarray, groups) -> float:
+    """Sum over the row masks in ``groups`` of the squared distances of their rows of ``z`` to their mean."""
+    return float(sum(((z[g] - z[g].mean(axis=0)) ** 2).sum() for g in groups if g.any()))
+
+
 def pair_resplits(assign: np.ndarray, features: np.ndarray, y: np.ndarray, seed: int, whiten: int) -> list[dict]:
     """For every pair of clusters with two members or more between them: the ``--split-merge-mode pair`` move on
     it (pool, split by :func:`split_merge.halves`), the SS ratio of the module docstring and the Hungarian ACC
     after the move (on hard assignments)."""
-    from sklearn.decomposition import PCA
-
     from gan_em_tf import metrics
     from gan_em_tf.gan_em import split_merge
-
-    def within_ss(z, groups):
-        return sum(((z[g] - z[g].mean(axis=0)) ** 2).sum() for g in groups if g.any())
 
     one_hot = np.eye(int(assign.max()) + 1)[assign]
     used = np.unique(assign)
@@ -177,16 +175,13 @@ def pair_resplits(assign: np.ndarray, features: np.ndarray, y: np.ndarray, seed:
             if len(members) < 3:
                 continue
             half = split_merge.halves(features[members], seed, whiten=whiten)
-            z = features[members]
-            dims = min(whiten, len(z) - 1, z.shape[1])
-            if dims > 0:  # the space halves() clusters in
-                z = PCA(dims, whiten=True, random_state=seed).fit_transform(z)
+            z = split_merge.split_space(features[members], seed, whiten)
             in_j = assign[members] == j
             second = np.zeros(len(assign), bool)
             second[members[half]] = True
             moved = split_merge.resplit_pair(one_hot, int(i), int(j), second).argmax(axis=1)
             out.append({"pair": [int(i), int(j)],
-                        "ss_ratio": float(within_ss(z, (in_j, ~in_j)) / max(within_ss(z, (half, ~half)), 1e-12)),
+                        "ss_ratio": float(_within_ss(z, (in_j, ~in_j)) / max(_within_ss(z, (half, ~half)), 1e-12)),
                         "acc": metrics.hungarian_acc(y, moved)})
     return out
 

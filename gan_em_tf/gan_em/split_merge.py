@@ -180,13 +180,18 @@ def halves(features: np.ndarray, seed: int, whiten: int = 0) -> np.ndarray:
     slant, do not decide the split alone); 0: the raw features.
     """
     from sklearn.cluster import KMeans
-    from sklearn.decomposition import PCA
 
     if len(features) < 2:
         return np.zeros(len(features), bool)
-    dims = min(whiten, len(features) - 1, features.shape[1])
-    if dims > 0:
-        features = PCA(dims, whiten=True, random_state=seed).fit_transform(features)
-    labels = KMeans(2, n_init=5, random_state=seed).fit_predict(features)
+    labels = KMeans(2, n_init=5, random_state=seed).fit_predict(split_space(features, seed, whiten))
     smaller = int(np.bincount(labels, minlength=2).argmin())
     return labels == smaller
+
+
+def split_space(features: np.ndarray, seed: int, whiten: int = 0) -> np.ndarray:
+    """The space :func:`halves` clusters in: the top ``whiten`` principal components of ``features``, each
+    scaled to unit variance (at most one fewer than the rows), or the features themselves for 0."""
+    from sklearn.decomposition import PCA
+
+    dims = min(whiten, len(features) - 1, features.shape[1])
+    return PCA(dims, whiten=True, random_state=seed).fit_transform(features) if dims > 0 else features
