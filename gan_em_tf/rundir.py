@@ -13,7 +13,7 @@ Layout of ``RUN_DIR``::
     checkpoints/iter-NNNN/   networks, optimizer slots, EM state after iteration N
     branch.json        with --branch-from: the run and checkpoint this run started from
     saved_model/       the serving export (see gan_em_tf.export)
-    .lock              while a run trains: its host and pid (a second process may not write there)
+    .lock              while a run trains: flock-ed by it, with its host and pid (no second process writes there)
 
 An existing run is never replaced unless ``--overwrite``; ``--resume``
 continues from the newest complete checkpoint; ``--branch-from`` starts a new
@@ -28,12 +28,17 @@ import os
 import shutil
 import socket
 
+try:
+    import fcntl
+except ImportError:  # Windows: run folders are not locked (rundir.lock)
+    fcntl = None
+
 import numpy as np
 
 from gan_em_tf.errors import UserError
 
 CHECKPOINTS = "checkpoints"
-LOCK = ".lock"  # {"host", "pid"} of the process training in the folder
+LOCK = ".lock"  # flock-ed by the process training in the folder; holds its {"host", "pid"}
 DATA_INFO = "data.json"  # name, shape and size of the data the run was trained on
 NETWORKS = ("generator", "discriminator", "enet")
 
@@ -63,84 +68,80 @@ def prepare(run_dir: str, overwrite: bool, resume: bool) -> None:
         raise UserError(f"cannot write to --out {run_dir} ({e.strerror}); choose a writable --out") from None
 
 
-def _lock_owner(lock_file: str) -> int | None:
-    """The pid of another live process on this host that wrote ``lock_file``, else None (no such file, or a
-    stale lock left by a killed run)."""
+def _holder_pid(lock_file: str) -> str:
+    """The pid a lock file names, for messages ("?" when it cannot be read)."""
     try:
-        owner = read_json(lock_file)
-        pid = int(owner["pid"])
+        return str(int(read_json(lock_file)["pid"]))
     except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if owner.get("host") != socket.gethostname() or pid == os.getpid():
-        return None
+        return "?"
+
+
+def _try_flock(fd: int) -> bool:
+    """Take the kernel's exclusive lock on ``fd`` without waiting; False when another open file holds it. On a file
+    system without flock (some network and FUSE mounts) the folder is not locked: True."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:  # alive, owned by another user
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # ENOLCK, EOPNOTSUPP, ...: no locking here
         pass
-    return pid
+    return True
 
 
 def check_not_in_use(run_dir: str) -> None:
     """A one-line error when another process is still training in ``run_dir`` (so --resume, --overwrite or a
-    second run cannot write into a live run)."""
-    pid = _lock_owner(os.path.join(run_dir, LOCK))
-    if pid is not None:
-        raise UserError(f"--out {run_dir} is in use by a gan-em run still going (process {pid}); "
+    second run cannot write into a live run). A lock file whose process is gone is not in use."""
+    path = os.path.join(run_dir, LOCK)
+    if fcntl is None:
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # no lock file (or not readable: nothing to tell)
+        return
+    try:
+        free = _try_flock(fd)
+    finally:
+        os.close(fd)  # also drops the lock if it was taken
+    if not free:
+        raise UserError(f"--out {run_dir} is in use by a gan-em run still going (process {_holder_pid(path)}); "
                         "wait for it to end or stop it, then --resume")
-
-
-def _take_lock(mine: str, path: str, run_dir: str) -> None:
-    """Hard-link the complete lock file ``mine`` to ``path``; a link fails when ``path`` exists, so of two
-    processes only one gets it. A stale ``path`` (its process is gone) is renamed away and the link tried once
-    more. The rename is atomic, and what it moved is read again: if another process took the stale lock over
-    in between, the rename moved that live lock, which is put back (and this process refused)."""
-    for _ in range(2):
-        try:
-            os.link(mine, path)
-            return
-        except FileExistsError:
-            check_not_in_use(run_dir)  # raises while the holder lives
-            moved = f"{mine}.stale"
-            try:
-                os.rename(path, moved)
-            except FileNotFoundError:  # another process removed it first: try the link again
-                continue
-            if _lock_owner(moved) is not None:  # not the stale lock: another taker's live one
-                with contextlib.suppress(FileExistsError):
-                    os.link(moved, path)
-                os.remove(moved)
-                check_not_in_use(run_dir)
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(moved)
-        except OSError:  # a file system without hard links: a plain copy, not atomic
-            check_not_in_use(run_dir)
-            shutil.copyfile(mine, path)
-            return
-    raise UserError(f"--out {run_dir}: could not take the lock {path}; remove it if no gan-em run is training there")
 
 
 @contextlib.contextmanager
 def lock(run_dir: str):
     """Hold ``run_dir`` for this process while the body runs (see :func:`check_not_in_use`).
 
-    The lock is written in full under a private name and then linked to ``.lock`` (:func:`_take_lock`), so two
-    processes started into the same folder at once cannot both hold it. A lock left by a killed run is taken over.
+    ``.lock`` carries the kernel's exclusive ``flock`` for as long as this process lives, and names its host and
+    pid for the message another process prints. The kernel drops the lock when the process ends however it ends,
+    so a lock file left by a killed run is simply taken over, and of two processes started into one folder at once
+    only one gets it. A process that got the lock on a file its holder removed in between (the path now names
+    another file, or none) tries again on what the path names now. Where ``fcntl`` does not exist (Windows) the
+    folder is not locked.
     """
-    owner = {"host": socket.gethostname(), "pid": os.getpid()}
     path = os.path.join(run_dir, LOCK)
-    mine = f"{path}.{owner['host']}.{owner['pid']}"
-    write_json(mine, owner)
+    if fcntl is None:
+        yield
+        return
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        if not _try_flock(fd):
+            os.close(fd)
+            check_not_in_use(run_dir)  # raises with the holder's pid (passes only if it ended just now)
+            continue
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # locked a removed file: its holder has just ended; try the path again
     try:
-        _take_lock(mine, path, run_dir)
-    finally:
-        os.remove(mine)
-    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"host": socket.gethostname(), "pid": os.getpid()}).encode())
         yield
     finally:
         with contextlib.suppress(OSError):
-            os.remove(path)
+            os.remove(path)  # before the lock is dropped, so no one takes a file about to go
+        os.close(fd)
 
 
 def write_json(path: str, obj) -> None:

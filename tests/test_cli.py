@@ -42,17 +42,18 @@ def test_a_run_still_going_is_not_resumed_or_overwritten_but_a_stale_lock_is_ign
     import subprocess
     import sys
 
+    from gan_em_tf import rundir
+
     run_dir = str(tmp_path / "run")
     shutil.copytree(tiny_run[0], run_dir)
     lock = os.path.join(run_dir, ".lock")
     before = open(os.path.join(run_dir, "summary.json")).read()
-    with open(lock, "w") as f:  # this pytest process: alive
-        json.dump({"host": socket.gethostname(), "pid": os.getpid()}, f)
-    for extra in (["--resume"], ["--overwrite"]):
-        proc = gan_em("cluster", "--dataset", "digits", "--out", run_dir, *TINY, *extra)
-        msg = [ln for ln in proc.stderr.splitlines() if ln.startswith("gan-em: error:")]
-        assert proc.returncode == 2 and len(msg) == 1 and "in use" in msg[0], proc.stderr[-1500:]
-        assert open(os.path.join(run_dir, "summary.json")).read() == before
+    with rundir.lock(run_dir):  # this pytest process trains there
+        for extra in (["--resume"], ["--overwrite"]):
+            proc = gan_em("cluster", "--dataset", "digits", "--out", run_dir, *TINY, *extra)
+            msg = [ln for ln in proc.stderr.splitlines() if ln.startswith("gan-em: error:")]
+            assert proc.returncode == 2 and len(msg) == 1 and "in use" in msg[0], proc.stderr[-1500:]
+            assert open(os.path.join(run_dir, "summary.json")).read() == before
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     with open(lock, "w") as f:  # left by a killed run

@@ -117,7 +117,7 @@ def test_a_branch_from_a_kept_checkpoint_ends_where_the_source_run_ended(full_ru
     assert rows[0]["sm_split"] == "" and rows[1]["sm_split"] != "" and rows[2]["sm_split"] == ""  # never after the last
 
 
-def test_the_run_lock_is_taken_whole_refused_while_its_holder_lives_and_taken_over_when_stale(tmp_path):
+def test_the_run_lock_is_refused_while_its_holder_lives_and_taken_over_once_it_is_killed(tmp_path):
     """rundir.lock itself (the CLI also checks before --overwrite/--resume touch the folder)."""
     import socket
 
@@ -127,50 +127,66 @@ def test_the_run_lock_is_taken_whole_refused_while_its_holder_lives_and_taken_ov
     path = tmp_path / rundir.LOCK
     with rundir.lock(str(tmp_path)):
         assert json.loads(path.read_text()) == {"host": socket.gethostname(), "pid": os.getpid()}
-        assert sorted(p.name for p in tmp_path.iterdir()) == [rundir.LOCK]  # no private file left behind
+        assert sorted(p.name for p in tmp_path.iterdir()) == [rundir.LOCK]
+        with pytest.raises(UserError, match=f"in use .*process {os.getpid()}"):
+            rundir.check_not_in_use(str(tmp_path))
     assert not path.exists()
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from gan_em_tf import rundir\n"
+                               "with rundir.lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)",
+                               str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
-        path.write_text(json.dumps({"host": socket.gethostname(), "pid": holder.pid}))
-        with pytest.raises(UserError, match="in use"):
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserError, match=f"in use .*process {holder.pid}"):
             with rundir.lock(str(tmp_path)):
                 pass
         assert json.loads(path.read_text())["pid"] == holder.pid  # the holder's lock is untouched
     finally:
-        holder.kill()
+        holder.kill()  # SIGKILL: no clean-up, the lock file stays behind
         holder.wait()
-    with rundir.lock(str(tmp_path)):  # the holder is gone: its lock is stale
+    assert json.loads(path.read_text())["pid"] == holder.pid
+    rundir.check_not_in_use(str(tmp_path))  # the kernel dropped the dead holder's lock
+    with rundir.lock(str(tmp_path)):
         assert json.loads(path.read_text())["pid"] == os.getpid()
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
-def test_a_stale_lock_taken_over_by_another_process_first_is_left_to_it(tmp_path, monkeypatch):
-    """Two processes find the same stale lock; the other one replaces it with its own lock just before this one
-    moves it away: this process must put that live lock back and refuse, not take the folder too."""
-    import socket
+@pytest.mark.parametrize("rival", [True, False])
+def test_a_lock_got_on_a_file_its_holder_removed_meanwhile_is_not_kept(tmp_path, monkeypatch, rival):
+    """Between this process opening .lock and locking it, the holder ends (removing the file) and, with ``rival``,
+    another process creates and locks a new .lock: this process must not keep the lock on the removed file, but
+    try the path again — and refuse when the rival holds it."""
+    import fcntl
 
     from gan_em_tf import rundir
     from gan_em_tf.errors import UserError
 
     path = tmp_path / rundir.LOCK
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    path.write_text(json.dumps({"host": socket.gethostname(), "pid": dead.pid}))  # stale
-    rival = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    check = rundir.check_not_in_use
+    path.write_text(json.dumps({"host": "h", "pid": 1}))  # the holder's, about to go
+    real, calls, rival_fd = rundir._try_flock, [], []
 
-    def rival_wins_the_race(run_dir):
-        check(run_dir)  # still the stale lock: passes
-        if json.loads(path.read_text())["pid"] == dead.pid:
-            path.write_text(json.dumps({"host": socket.gethostname(), "pid": rival.pid}))
+    def holder_ends_first(fd):
+        calls.append(fd)
+        if len(calls) == 1:
+            path.unlink()
+            if rival:
+                rival_fd.append(os.open(path, os.O_RDWR | os.O_CREAT))
+                fcntl.flock(rival_fd[0], fcntl.LOCK_EX | fcntl.LOCK_NB)
+                os.write(rival_fd[0], json.dumps({"host": "h", "pid": 4242}).encode())
+        return real(fd)
 
-    monkeypatch.setattr(rundir, "check_not_in_use", rival_wins_the_race)
+    monkeypatch.setattr(rundir, "_try_flock", holder_ends_first)
     try:
-        with pytest.raises(UserError, match="in use"):
+        if rival:
+            with pytest.raises(UserError, match="in use .*process 4242"):
+                with rundir.lock(str(tmp_path)):
+                    pass
+            assert json.loads(path.read_text())["pid"] == 4242  # the rival's lock is left to it
+        else:
             with rundir.lock(str(tmp_path)):
-                pass
-        assert json.loads(path.read_text())["pid"] == rival.pid  # the rival's lock is back in place
-        assert sorted(p.name for p in tmp_path.iterdir()) == [rundir.LOCK]
+                assert json.loads(path.read_text())["pid"] == os.getpid()
+            assert not path.exists()
+        # the removed file, then the one the path names now (and with a rival, check_not_in_use's try for the message)
+        assert len(calls) == (3 if rival else 2)
     finally:
-        rival.kill()
-        rival.wait()
+        for fd in rival_fd:
+            os.close(fd)
