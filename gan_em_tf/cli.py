@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--split-merge-hold", type=int, metavar="H",
                    help="with --split-merge-every: for the H EM iterations after a move, w keeps the moved labels "
                         "instead of being replaced by E(x) (Algorithm 1, line 13), so G and D train on the new "
-                        "clusters before the E-net deals the reals out again (default: 0, off)")
+                        "clusters before the E-net deals the reals out again; the log shows the share of images whose "
+                        "E(x) already agrees with the held labels (default: 0, off)")
     g.add_argument("--split-merge-final", type=int, metavar="F",
                    help="F > 0: one last move after EM iteration F, of --split-merge-final-mode and held for "
                         "--split-merge-final-hold iterations; the moves every N stop before F and none follow it. "

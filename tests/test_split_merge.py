@@ -84,6 +84,7 @@ def test_the_loop_applies_a_move_between_iterations_but_not_after_the_last(mode,
 def test_split_merge_hold_keeps_the_moved_labels_through_h_iterations_then_e_x_takes_over():
     from test_models import _tiny_gan_em
     from gan_em_tf.config import ScheduleConfig
+    from gan_em_tf.gan_em import loop
 
     model, x = _tiny_gan_em(ScheduleConfig(iterations=5, m_epochs=1, e_steps=2), clusters=3,
                             split_merge_every=3, split_merge_mode="pair", split_merge_hold=2)
@@ -93,8 +94,13 @@ def test_split_merge_hold_keeps_the_moved_labels_through_h_iterations_then_e_x_t
     moved = model.w.copy()
     assert int(model.state()["sm_hold_left"]) == 2  # checkpointed, so a resumed run holds as long
     for _ in range(2):
-        assert model.em_iteration(x, verbose=0)["w_held"] == 1.0  # marked in metrics.csv and the log
+        row = model.em_iteration(x, verbose=0)
+        assert row["w_held"] == 1.0  # marked in metrics.csv and the log
         np.testing.assert_array_equal(model.w, moved)
+        agree = np.mean(model.posterior(x).argmax(axis=1) == moved.argmax(axis=1))  # E as it ends the iteration
+        assert row["e_agrees_held"] == pytest.approx(agree)
+        assert f"w held (E agrees {agree:.3f})" in loop._log_line(3, 5, {**row, "phi_min": 0.0, "phi_max": 1.0,
+                                                                           "seconds": 1.0})
     assert "w_held" not in model.em_iteration(x, verbose=0)
     assert not np.allclose(model.w, moved)
     np.testing.assert_allclose(model.w, model.posterior(x), rtol=1e-5, atol=1e-6)

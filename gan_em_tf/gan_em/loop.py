@@ -167,6 +167,9 @@ class GanEm:
         if self.sm_hold_left > 0:  # --split-merge-hold: G and D go on training on the moved labels
             self.sm_hold_left -= 1
             e_logs["w_held"] = 1.0  # the row's scores are the moved labels'
+            # label-free sign of whether G and the E-net take the move: rising when they do, flat when it will
+            # be undone at release (RESULTS.md, fourteenth session)
+            e_logs["e_agrees_held"] = float(np.mean(self.posterior(x).argmax(axis=1) == self.w.argmax(axis=1)))
         else:
             self.w = self.posterior(x)  # line 13
         self.iteration += 1
@@ -310,8 +313,9 @@ def _log_line(it: int, n: int, row: dict) -> str:
     scores = " ".join(f"{k}={row[k]:.4f}" for k in ("acc", "nmi", "ari", "mean_attribute_error") if k in row)
     losses = " ".join(f"{k}={row[k]:.4f}" for k in ("d_loss", "g_loss", "info_loss", "e_loss", "e_acc", "label_error")
                       if k in row)
+    held = f" | w held (E agrees {row['e_agrees_held']:.3f})" if row.get("w_held") else ""
     return (f"[EM {it}/{n}] {scores} | phi min={row['phi_min']:.3f} max={row['phi_max']:.3f} "
-            f"| {losses}{' | w held' if row.get('w_held') else ''}{_move_text(row)} | {row['seconds']:.1f}s")
+            f"| {losses}{held}{_move_text(row)} | {row['seconds']:.1f}s")
 
 
 def _move_text(row: dict) -> str:
