@@ -160,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "the authors' networks); 0.5 costs about a third of the time per step on a CPU")
     g.add_argument("--fake-targets", choices=("all", "own"),
                    help="class units trained toward 0 on fakes: all (Eq. 2) or only the fake's own class (Eq. 16)")
+    g.add_argument("--e-class-prior", choices=("phi", "uniform"),
+                   help="classes c of the E-step's generated batches: phi draws c ~ φ (paper Eq. 5), so cluster "
+                        "sizes follow the data; uniform gives every class the same share of each batch, as the "
+                        "authors' code does, which pulls the clusters toward equal sizes (default: the --config "
+                        "preset's: uniform for authors, phi for paper)")
     g = c.add_argument_group("semi-supervised classification (§5.3) and dimensionality reduction (§5.4)")
     g.add_argument("--labels", type=int, default=0, metavar="N",
                    help="N > 0: semi-supervised; N labelled examples (balanced per class, fixed by --seed) train the "
@@ -264,8 +269,9 @@ def _train_config(a):
     t = train_preset(a.config)
     overrides = {"batch_size": a.batch_size, "e_batch_size": a.e_batch_size, "lr_g": a.lr_g, "lr_d": a.lr_d,
                  "lr_e": a.lr_e, "lr_decay": a.lr_decay, "generator_loss": a.generator_loss,
-                 "d_fake_targets": a.fake_targets, "init": a.init, "info_weight": a.info_weight,
-                 "enet_batchnorm": a.enet_batchnorm, "reset_optimizers": a.reset_optimizers,
+                 "d_fake_targets": a.fake_targets, "e_class_prior": a.e_class_prior, "init": a.init,
+                 "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm,
+                 "reset_optimizers": a.reset_optimizers,
                  "g_class_start": a.g_class_start, "weight_init": a.weight_init, "net_width": a.net_width,
                  **_split_merge_flags(a)}
     return dataclasses.replace(t, **_given(**overrides))

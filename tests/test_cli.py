@@ -187,3 +187,13 @@ def test_sigterm_ends_a_run_like_ctrl_c_releasing_its_lock(tmp_path):
     assert "continue with --resume" in err and "Traceback" not in err
     assert not (run_dir / ".lock").exists()
     assert any(d.name.startswith("iter-") for d in (run_dir / "checkpoints").iterdir())
+
+
+def test_e_class_prior_flag_overrides_the_preset():
+    from gan_em_tf import cli
+
+    parser = cli.build_parser()
+    for flags, want in (([], "uniform"), (["--e-class-prior", "phi"], "phi"), (["--config", "paper"], "phi"),
+                        (["--config", "paper", "--e-class-prior", "uniform"], "uniform")):
+        a = parser.parse_args(["cluster", "--out", "unused", *flags])
+        assert cli._train_config(a).e_class_prior == want, flags
