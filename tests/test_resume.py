@@ -185,8 +185,34 @@ def test_a_lock_got_on_a_file_its_holder_removed_meanwhile_is_not_kept(tmp_path,
             with rundir.lock(str(tmp_path)):
                 assert json.loads(path.read_text())["pid"] == os.getpid()
             assert not path.exists()
-        # the removed file, then the one the path names now (and with a rival, check_not_in_use's try for the message)
-        assert len(calls) == (3 if rival else 2)
+        # the removed file, then the one the path names now (and with a rival, check_not_in_use's tries)
+        assert len(calls) == (2 + rundir.CHECK_TRIES if rival else 2)
     finally:
         for fd in rival_fd:
             os.close(fd)
+
+
+def test_a_lock_taken_for_a_moment_by_another_process_starting_is_not_a_refusal(tmp_path, monkeypatch):
+    """Two processes starting into one folder each hold .lock for a moment in check_not_in_use; the other must
+    try again rather than refuse (a run holds it for as long as it lives, and is refused as above)."""
+    import fcntl
+
+    from gan_em_tf import rundir
+
+    path = tmp_path / rundir.LOCK
+    path.write_text("")
+    real, calls, starter_fd = rundir._try_flock, [], []
+
+    def other_starter_checking(fd):
+        calls.append(fd)
+        if len(calls) == 1:  # the other process's check holds the lock ...
+            starter_fd.append(os.open(path, os.O_RDONLY))
+            fcntl.flock(starter_fd[0], fcntl.LOCK_EX | fcntl.LOCK_NB)
+        elif len(calls) == 3:  # ... and has let it go by the second try of this process's check
+            os.close(starter_fd.pop())
+        return real(fd)
+
+    monkeypatch.setattr(rundir, "_try_flock", other_starter_checking)
+    with rundir.lock(str(tmp_path)):
+        assert json.loads(path.read_text())["pid"] == os.getpid()
+    assert len(calls) == 4  # lock's try, check's first (still held) and second try, lock's try again
