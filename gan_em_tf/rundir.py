@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import socket
-import time
 
 try:
     import fcntl
@@ -40,7 +39,6 @@ from gan_em_tf.errors import UserError
 
 CHECKPOINTS = "checkpoints"
 LOCK = ".lock"  # flock-ed by the process training in the folder; holds its {"host", "pid"}
-CHECK_TRIES, CHECK_PAUSE = 3, 0.01  # check_not_in_use: tries of a taken lock, and seconds between them
 DATA_INFO = "data.json"  # name, shape and size of the data the run was trained on
 NETWORKS = ("generator", "discriminator", "enet")
 
@@ -78,11 +76,12 @@ def _holder_pid(lock_file: str) -> str:
         return "?"
 
 
-def _try_flock(fd: int) -> bool:
-    """Take the kernel's exclusive lock on ``fd`` without waiting; False when another open file holds it. On a file
-    system without flock (some network and FUSE mounts) the folder is not locked: True."""
+def _try_flock(fd: int, shared: bool = False) -> bool:
+    """Take the kernel's exclusive (``shared``: shared) lock on ``fd`` without waiting; False when another open
+    file holds it in a conflicting way. On a file system without flock (some network and FUSE mounts) the folder
+    is not locked: True."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     except OSError:  # ENOLCK, EOPNOTSUPP, ...: no locking here
@@ -94,26 +93,22 @@ def check_not_in_use(run_dir: str) -> None:
     """A one-line error when another process is still training in ``run_dir`` (so --resume, --overwrite or a
     second run cannot write into a live run). A lock file whose process is gone is not in use.
 
-    A lock found taken is tried again ``CHECK_TRIES`` times, ``CHECK_PAUSE`` s apart, before the refusal: another
-    process starting into the same folder holds it for a moment while it runs this same check, and a run holds it
-    for as long as it lives."""
+    The check takes a *shared* lock: only a run's exclusive one refuses it, so two processes starting into one
+    folder, each checking at the same moment, do not refuse each other."""
     path = os.path.join(run_dir, LOCK)
     if fcntl is None:
         return
-    for _ in range(CHECK_TRIES):
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:  # no lock file (or not readable: nothing to tell)
-            return
-        try:
-            free = _try_flock(fd)
-        finally:
-            os.close(fd)  # also drops the lock if it was taken
-        if free:
-            return
-        time.sleep(CHECK_PAUSE)
-    raise UserError(f"--out {run_dir} is in use by a gan-em run still going (process {_holder_pid(path)}); "
-                    "wait for it to end or stop it, then --resume")
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # no lock file (or not readable: nothing to tell)
+        return
+    try:
+        free = _try_flock(fd, shared=True)
+    finally:
+        os.close(fd)  # also drops the lock if it was taken
+    if not free:
+        raise UserError(f"--out {run_dir} is in use by a gan-em run still going (process {_holder_pid(path)}); "
+                        "wait for it to end or stop it, then --resume")
 
 
 @contextlib.contextmanager

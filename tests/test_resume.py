@@ -164,7 +164,7 @@ def test_a_lock_got_on_a_file_its_holder_removed_meanwhile_is_not_kept(tmp_path,
     path.write_text(json.dumps({"host": "h", "pid": 1}))  # the holder's, about to go
     real, calls, rival_fd = rundir._try_flock, [], []
 
-    def holder_ends_first(fd):
+    def holder_ends_first(fd, shared=False):
         calls.append(fd)
         if len(calls) == 1:
             path.unlink()
@@ -172,7 +172,7 @@ def test_a_lock_got_on_a_file_its_holder_removed_meanwhile_is_not_kept(tmp_path,
                 rival_fd.append(os.open(path, os.O_RDWR | os.O_CREAT))
                 fcntl.flock(rival_fd[0], fcntl.LOCK_EX | fcntl.LOCK_NB)
                 os.write(rival_fd[0], json.dumps({"host": "h", "pid": 4242}).encode())
-        return real(fd)
+        return real(fd, shared)
 
     monkeypatch.setattr(rundir, "_try_flock", holder_ends_first)
     try:
@@ -185,16 +185,16 @@ def test_a_lock_got_on_a_file_its_holder_removed_meanwhile_is_not_kept(tmp_path,
             with rundir.lock(str(tmp_path)):
                 assert json.loads(path.read_text())["pid"] == os.getpid()
             assert not path.exists()
-        # the removed file, then the one the path names now (and with a rival, check_not_in_use's tries)
-        assert len(calls) == (2 + rundir.CHECK_TRIES if rival else 2)
+        # the removed file, then the one the path names now (and with a rival, check_not_in_use's try for the message)
+        assert len(calls) == (3 if rival else 2)
     finally:
         for fd in rival_fd:
             os.close(fd)
 
 
 def test_a_lock_taken_for_a_moment_by_another_process_starting_is_not_a_refusal(tmp_path, monkeypatch):
-    """Two processes starting into one folder each hold .lock for a moment in check_not_in_use; the other must
-    try again rather than refuse (a run holds it for as long as it lives, and is refused as above)."""
+    """Two processes starting into one folder each lock .lock for a moment in check_not_in_use; that check's lock
+    is shared, so it does not refuse the other's check (a run's exclusive lock is refused, as above)."""
     import fcntl
 
     from gan_em_tf import rundir
@@ -203,16 +203,16 @@ def test_a_lock_taken_for_a_moment_by_another_process_starting_is_not_a_refusal(
     path.write_text("")
     real, calls, starter_fd = rundir._try_flock, [], []
 
-    def other_starter_checking(fd):
-        calls.append(fd)
-        if len(calls) == 1:  # the other process's check holds the lock ...
+    def other_starter_checking(fd, shared=False):
+        calls.append(shared)
+        if len(calls) == 1:  # the other process's check holds its shared lock over this one's try and check ...
             starter_fd.append(os.open(path, os.O_RDONLY))
-            fcntl.flock(starter_fd[0], fcntl.LOCK_EX | fcntl.LOCK_NB)
-        elif len(calls) == 3:  # ... and has let it go by the second try of this process's check
+            fcntl.flock(starter_fd[0], fcntl.LOCK_SH | fcntl.LOCK_NB)
+        elif len(calls) == 3:  # ... and has let it go by this one's next try
             os.close(starter_fd.pop())
-        return real(fd)
+        return real(fd, shared)
 
     monkeypatch.setattr(rundir, "_try_flock", other_starter_checking)
     with rundir.lock(str(tmp_path)):
         assert json.loads(path.read_text())["pid"] == os.getpid()
-    assert len(calls) == 4  # lock's try, check's first (still held) and second try, lock's try again
+    assert calls == [False, True, False]  # lock's try (taken), the check (passes beside it), lock's try again
