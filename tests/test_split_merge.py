@@ -138,6 +138,33 @@ def test_a_final_move_follows_iteration_f_and_no_move_comes_after_it(every, star
     assert kinds[-1] == "cross" and "cross" not in kinds[:-1]  # the moves every N keep --split-merge-mode
 
 
+@pytest.mark.parametrize("every, start, final, moves", [(2, 2, 7, [2, 4, 6]), (4, 40, 90, list(range(40, 90, 4)))])
+def test_final_mode_none_stops_the_moves_before_f_and_makes_no_last_move(every, start, final, moves):
+    from types import SimpleNamespace
+    from gan_em_tf.config import RunConfig, ScheduleConfig, TrainConfig
+    from gan_em_tf.gan_em.loop import GanEm, _validate_split_merge
+
+    cfg = RunConfig(train=TrainConfig(split_merge_every=every, split_merge_start=start, split_merge_final=final,
+                                      split_merge_final_mode="none"),
+                    schedule=ScheduleConfig(iterations=final + 40))
+    _validate_split_merge(cfg, k=10)
+    due = [it for it in range(1, final + 40) if GanEm.split_merge_due(SimpleNamespace(cfg=cfg, iteration=it))]
+    assert due == moves
+
+
+@pytest.mark.parametrize("every, final_hold", [(0, 0), (4, 6)])
+def test_final_mode_none_needs_moves_to_stop_and_no_hold(every, final_hold):
+    from gan_em_tf.config import RunConfig, ScheduleConfig, TrainConfig
+    from gan_em_tf.errors import UserError
+    from gan_em_tf.gan_em.loop import _validate_split_merge
+
+    cfg = RunConfig(train=TrainConfig(split_merge_every=every, split_merge_final=20, split_merge_final_mode="none",
+                                      split_merge_final_hold=final_hold),
+                    schedule=ScheduleConfig(iterations=40))
+    with pytest.raises(UserError, match="--split-merge-final-mode none"):
+        _validate_split_merge(cfg, k=10)
+
+
 def test_the_final_move_is_held_for_split_merge_final_hold_iterations():
     from test_models import _tiny_gan_em
     from gan_em_tf.config import ScheduleConfig

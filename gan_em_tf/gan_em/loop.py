@@ -177,12 +177,13 @@ class GanEm:
 
     def split_merge_due(self) -> bool:
         """Whether a split/merge move follows the iteration just completed: after S, S + N, ... and, with
-        ``--split-merge-final F``, before F and once after F (never after the last iteration)."""
+        ``--split-merge-final F``, before F and once after F unless its mode is ``none`` (never after the last
+        iteration)."""
         t, it = self.cfg.train, self.iteration
         if it >= self.cfg.schedule.iterations:
             return False
         if t.split_merge_final and it >= t.split_merge_final:
-            return it == t.split_merge_final
+            return it == t.split_merge_final and t.split_merge_final_mode != "none"
         first = t.split_merge_start or t.split_merge_every  # S, or N when S = 0
         return bool(t.split_merge_every) and it >= first and (it - first) % t.split_merge_every == 0
 
@@ -418,6 +419,10 @@ def _validate_split_merge(cfg: RunConfig, k: int) -> None:
     if t.split_merge_final_mode not in FINAL_MOVE_MODES:
         raise UserError(f"--split-merge-final-mode must be one of {', '.join(FINAL_MOVE_MODES)}, "
                         f"got {t.split_merge_final_mode!r}")
+    if t.split_merge_final_mode == "none" and (t.split_merge_final_hold or not t.split_merge_every):
+        raise UserError("--split-merge-final-mode none makes no last move: it stops the moves of "
+                        "--split-merge-every N at --split-merge-final F, so it needs --split-merge-every and no "
+                        "--split-merge-final-hold")
     if t.split_merge_every and t.split_merge_final <= (t.split_merge_start or t.split_merge_every):
         raise UserError(f"--split-merge-final {t.split_merge_final} must come after the first move every N "
                         f"(--split-merge-start {t.split_merge_start}, --split-merge-every {t.split_merge_every})")
