@@ -143,8 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "A move picked by the cross chooser can be wrong; this makes one, gives it time to take "
                         "and leaves the partition alone after (paper_repro/RESULTS.md) (default: 0, off)")
     g.add_argument("--split-merge-final-mode", choices=FINAL_MOVE_MODES,
-                   help="with --split-merge-final: the kind of the last move, as in --split-merge-mode, or "
-                        "none: no last move, the moves every N just stop before F (default: cross)")
+                   help="with --split-merge-final: the kind of the last move, as in --split-merge-mode; "
+                        "cross-if-correlated: the cross move only where the pair it picks is also the pair whose "
+                        "posteriors correlate most, else none; none: no last move, the moves every N just stop "
+                        "before F (default: cross)")
     g.add_argument("--split-merge-final-hold", type=int, metavar="H",
                    help="with --split-merge-final: w keeps the last move's labels for H EM iterations, as "
                         "--split-merge-hold does for the others; may exceed --split-merge-every (default: 0)")

@@ -24,7 +24,9 @@ from gan_em_tf.errors import UserError
 
 STRATEGIES = ("auto", "mirrored", "default")
 SPLIT_MERGE_MODES = ("smem", "pair", "cross", "alternate")  # --split-merge-mode; gan_em/split_merge.py says what each does
-FINAL_MOVE_MODES = ("smem", "pair", "cross", "none")  # --split-merge-final-mode (one move, or none: the moves stop)
+# --split-merge-final-mode: one move (nothing to alternate); cross-if-correlated makes the cross move only where
+# its pair is also the most correlated one; none makes no move (the moves every N just stop)
+FINAL_MOVE_MODES = ("smem", "pair", "cross", "cross-if-correlated", "none")
 SUPERVISION_CHECK = 20  # labelled-set steps between two checks of the E-net's error on them (§5.3)
 # gan-em baseline --method labels-only: steps and Adam rate. GAN-EM's own E-net rate (authors: 6e-5)
 # under-trains the E-net on labels alone: MNIST-test, 1000 labels, seed 0, 3000 steps, error 7.8 % (6e-5),

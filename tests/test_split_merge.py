@@ -165,6 +165,29 @@ def test_final_mode_none_needs_moves_to_stop_and_no_hold(every, final_hold):
         _validate_split_merge(cfg, k=10)
 
 
+@pytest.mark.parametrize("cross_pair, moved", [((1, 2), True), ((2, 1), True), ((0, 1), False)])
+def test_cross_if_correlated_moves_only_where_the_cross_pair_is_the_most_correlated_pair(monkeypatch, cross_pair,
+                                                                                          moved):
+    from test_models import _tiny_gan_em
+    from gan_em_tf.config import ScheduleConfig
+    from gan_em_tf.gan_em import loop
+
+    model, x = _tiny_gan_em(ScheduleConfig(iterations=6, m_epochs=1, e_steps=2), clusters=3, split_merge_every=1,
+                            split_merge_mode="pair", split_merge_final=2, split_merge_final_hold=3,
+                            split_merge_final_mode="cross-if-correlated")
+    w = np.zeros((16, 3), np.float32)  # clusters 1 and 2 share every image half and half: the most correlated pair
+    w[:4, 0], w[4:, 1], w[4:, 2] = 1.0, 0.5, 0.5
+    model.w, model.iteration = w, 2
+    second = np.arange(16) % 2 == 0
+    monkeypatch.setattr(loop.split_merge, "cross_pairing", lambda *args: (*cross_pair, second))
+    row = {}
+    assert model.make_due_move(x, row)
+    assert ("sm_declined" not in row) == moved and int(model.state()["sm_hold_left"]) == (3 if moved else 0)
+    assert (np.array_equal(model.w, w)) != moved  # a declined move leaves w as it was
+    assert not model.make_due_move(x, row)  # recorded: a resume does not try it again
+    assert ("no move" in loop._move_text(row)) != moved
+
+
 def test_the_final_move_is_held_for_split_merge_final_hold_iterations():
     from test_models import _tiny_gan_em
     from gan_em_tf.config import ScheduleConfig

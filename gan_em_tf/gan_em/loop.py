@@ -202,7 +202,7 @@ class GanEm:
         """Make the split/merge move due after the iteration just completed, unless ``row`` (that iteration's
         metrics) records it already, and record it there. Called after each iteration, and on resume, where a
         checkpoint written before --split-merge-* was given holds an iteration whose move was never made."""
-        if not self.split_merge_due() or "sm_split" in row:
+        if not self.split_merge_due() or "sm_split" in row or "sm_declined" in row:
             return False
         row.update(self.split_merge_move(x))
         return True
@@ -214,11 +214,14 @@ class GanEm:
         features, logits = penultimate.predict(x, batch_size=batch_size, verbose=0)
         assign = self.w.argmax(axis=1)
         mode, seed, whiten = self.move_mode(), self.cfg.runtime.seed, self.cfg.train.split_merge_whiten
-        if mode == "cross":
+        if mode in ("cross", "cross-if-correlated"):
             pairing = split_merge.cross_pairing(assign, features, self.k, seed, whiten)
             if pairing is None:  # w has collapsed onto one cluster: no move
                 return {}
             i, j, second = pairing
+            if mode == "cross-if-correlated" and {i, j} != set(split_merge.pair_to_resplit(self.w)):
+                # the two label-free choosers disagree: on MNIST-test such cross moves were wrong (RESULTS.md)
+                return {"sm_declined": 1.0, "sm_merge_into": float(i), "sm_freed": float(j)}
             k = i  # logged like a pair re-split
         else:
             if mode == "pair":
@@ -321,6 +324,9 @@ def _log_line(it: int, n: int, row: dict) -> str:
 
 def _move_text(row: dict) -> str:
     """The split/merge move recorded in a metrics row, as the log shows it ('' when the row has none)."""
+    if "sm_declined" in row:  # --split-merge-final-mode cross-if-correlated
+        return (f" | no move: the cross pair {row['sm_merge_into']:.0f}+{row['sm_freed']:.0f} is not the pair whose "
+                "posteriors correlate most")
     if "sm_split" in row and row["sm_split"] == row["sm_merge_into"]:  # --split-merge-mode pair or cross
         return (f" | re-split {row['sm_merge_into']:.0f}+{row['sm_freed']:.0f} "
                 f"({row['sm_moved']:.0f} to {row['sm_freed']:.0f})")
