@@ -109,7 +109,7 @@ def test_a_branch_from_a_kept_checkpoint_ends_where_the_source_run_ended(full_ru
     proc = gan_em("cluster", "--branch-from", kept, "--out", moved, "--split-merge-every", "1",
                   "--split-merge-start", "2", "--split-merge-mode", "pair", "--split-merge-m-epochs", "2")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "split/merge move after EM iteration 2 | re-split" in proc.stdout
+    assert "split/merge after EM iteration 2 | re-split" in proc.stdout
     assert "EM iteration 3/3: M-step 2 epochs" in proc.stdout
     with open(os.path.join(moved, "metrics.csv")) as f:
         rows = list(csv.DictReader(f))

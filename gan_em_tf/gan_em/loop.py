@@ -483,7 +483,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         rows = model.restore(ckpt)
         log(f"resumed from {ckpt} after EM iteration {model.iteration}")
         if rows and model.make_due_move(ds.x, rows[-1]):  # moves switched on at S = this checkpoint's iteration
-            log(f"split/merge move after EM iteration {model.iteration}{_move_text(rows[-1])}")
+            log(f"split/merge after EM iteration {model.iteration}{_move_text(rows[-1])}")
     else:
         if cfg.train.init == "kmeans":
             model.w = initial_w_from_kmeans(ds.x, k, cfg.runtime.seed)
