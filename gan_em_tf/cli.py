@@ -154,6 +154,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --split-merge-every (smem): the column a move fills with a split half is not merged "
                         "away by the next move. Without it the next move merges that new cluster in most runs "
                         "measured (paper_repro/RESULTS.md) (default: off)")
+    g.add_argument("--grow-from", type=int, metavar="K0",
+                   help="coarse to fine, for --clusters K above the number of classes: use only K0 of the K "
+                        "clusters up to --grow-after T, then split the largest cluster in two (2-means on D's "
+                        "features, --split-merge-whiten applies) until all K are used, each new class starting as "
+                        "a copy of its parent in G, D and the E-net. Moves before T act on the K0. Not in the paper "
+                        "(default: 0, all K from the start)")
+    g.add_argument("--grow-after", type=int, metavar="T",
+                   help="with --grow-from: the EM iteration after which the K0 clusters are split into K; the "
+                        "M-step after it runs --split-merge-m-epochs when given")
+    g.add_argument("--grow-hold", type=int, metavar="H",
+                   help="with --grow-from: w keeps the split labels for H EM iterations after T instead of being "
+                        "replaced by E(x), as --split-merge-hold does after a move (default: 0)")
     g.add_argument("--weight-init", choices=("glorot", "normal"),
                    help="kernel initialisation of G, D and E: glorot (Keras' default) or normal, N(0, 0.02) as the "
                         "authors' code initialises its conv, transposed-conv and linear layers (default: glorot)")
@@ -273,7 +285,8 @@ def _train_config(a):
                  "lr_e": a.lr_e, "lr_decay": a.lr_decay, "generator_loss": a.generator_loss,
                  "d_fake_targets": a.fake_targets, "e_class_prior": a.e_class_prior, "init": a.init,
                  "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm,
-                 "reset_optimizers": a.reset_optimizers,
+                 "reset_optimizers": a.reset_optimizers, "grow_from": a.grow_from, "grow_after": a.grow_after,
+                 "grow_hold": a.grow_hold,
                  "g_class_start": a.g_class_start, "weight_init": a.weight_init, "net_width": a.net_width,
                  **_split_merge_flags(a)}
     return dataclasses.replace(t, **_given(**overrides))

@@ -81,6 +81,9 @@ class TrainConfig:
     split_merge_final: int = 0  # F > 0: one last move after EM iteration F, none after it (moves every N stop)
     split_merge_final_mode: str = "cross"  # the kind of that last move: smem | pair | cross
     split_merge_final_hold: int = 0  # w keeps the last move's labels through this many EM iterations after it
+    grow_from: int = 0  # K0 > 0: only the first K0 clusters are used up to EM iteration T, then split into K
+    grow_after: int = 0  # T: the EM iteration after which the K0 clusters are split until all K are used
+    grow_hold: int = 0  # w keeps the split labels through this many EM iterations after T (no E(x) update)
     weight_init: str = "glorot"  # glorot (Keras default) | normal (N(0, 0.02), the authors' code)
     net_width: float = 1.0  # multiplier of every hidden layer's filters and units of G, D and E (1: the authors' nets)
     reset_optimizers: bool = False  # True: fresh optimizer state (step count, moments) every EM iteration, as the authors' code

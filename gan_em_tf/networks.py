@@ -156,6 +156,22 @@ def embedding_model(enet: keras.Model) -> keras.Model:
     return keras.Model(enet.inputs, enet.get_layer(EMBEDDING).output, name="embedder")
 
 
+def copy_class(generator: keras.Model, discriminator: keras.Model, enet: keras.Model, src: int, dst: int) -> None:
+    """Make class ``dst`` a copy of class ``src``: G's weights from the one-hot input (its first Dense layer, whose
+    first K input rows are the class code), D's class unit and the E-net's output unit, so that after a split
+    (``--grow-from``) both halves start from the networks of the cluster they came from."""
+    g_first = next(layer for layer in generator.layers if isinstance(layer, layers.Dense))
+    kernel = g_first.kernel.numpy()
+    kernel[dst] = kernel[src]
+    g_first.kernel.assign(kernel)
+    for net in (discriminator, enet):
+        out = net.get_layer("logits")
+        kernel, bias = out.kernel.numpy(), out.bias.numpy()
+        kernel[:, dst], bias[dst] = kernel[:, src], bias[src]
+        out.kernel.assign(kernel)
+        out.bias.assign(bias)
+
+
 def build_networks(shape: tuple, clusters: int, train, embed_dim: int = 0, sync_bn: bool = False) -> dict:
     """G, D and the E-net of one run as ``{"generator", "discriminator", "enet"}``, from its
     :class:`~gan_em_tf.config.TrainConfig` (noise size, width, initialisation, E-net BatchNorm)."""

@@ -138,6 +138,9 @@ def _bad(tmp_path):
         (["--labels", "100", "--split-merge-final", "2", "--iterations", "5"], "--split-merge-final"),
         (["--split-merge-every", "2", "--split-merge-mode", "pair", "--split-merge-protect-new"], "--split-merge-mode"),
         (["--split-merge-every", "2", "--split-merge-mode", "cross", "--split-merge-protect-new"], "--split-merge-mode"),
+        (["--grow-from", "10"], "--grow-from must be at least 2 and below --clusters 10"),
+        (["--grow-from", "2", "--grow-after", "2"], "--grow-after must be an EM iteration from 1"),
+        (["--grow-after", "1"], "--grow-after and --grow-hold need --grow-from"),
         (["--out-subdir-of-file"], "--out"),
     ], blocker
 

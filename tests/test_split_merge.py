@@ -256,6 +256,7 @@ def test_the_m_step_after_a_move_runs_split_merge_m_epochs_and_the_others_p():
     for done in range(9):  # p of EM iteration done + 1, asked before it runs
         model = SimpleNamespace(cfg=cfg, iteration=done)
         model.split_merge_due = functools.partial(GanEm.split_merge_due, model)
+        model.growth_due = functools.partial(GanEm.growth_due, model)
         epochs.append(GanEm.m_epochs(model))
     assert epochs == [3, 1, 1, 4, 1, 4, 1, 4, 1]  # moves after iterations 3, 5 and 7
 
@@ -326,3 +327,63 @@ def test_cross_pairing_needs_two_clusters_with_two_members():
     assign = np.array([0, 0, 0, 1])
     feats = np.random.default_rng(0).normal(size=(4, 2))
     assert split_merge.cross_pairing(assign, feats, 2, seed=0) is None
+
+
+def test_grow_splits_the_then_largest_cluster_into_each_empty_column():
+    rng = np.random.default_rng(0)
+    blobs = [(0, 0), (10, 0), (0, 50), (10, 50)]  # cluster 0 = blobs 0 + 1 (15 + 15), cluster 1 = blobs 2 + 3 (10 + 10)
+    sizes = [15, 15, 10, 10]
+    feats = np.concatenate([rng.normal(c, 0.3, (n, 2)) for c, n in zip(blobs, sizes)])
+    blob = np.repeat(np.arange(4), sizes)
+    w = np.zeros((50, 4), np.float32)
+    w[blob < 2, 0], w[blob >= 2, 1] = 0.9, 0.8
+    w[blob < 2, 1], w[blob >= 2, 0] = 0.1, 0.2
+    grown, splits = split_merge.grow(w, feats, k_from=2, seed=0)
+    assert splits == [(0, 2), (1, 3)]  # 30 > 20 first; then 20 > 15 = 15
+    np.testing.assert_allclose(grown.sum(axis=1), w.sum(axis=1))  # mass moves between columns, none is made
+    assign = grown.argmax(axis=1)
+    for b in range(4):  # each blob lands whole in one column, and the four columns are four blobs
+        assert len(set(assign[blob == b])) == 1
+    assert sorted(set(assign)) == [0, 1, 2, 3]
+    moved = grown[:, 2] > 0
+    np.testing.assert_allclose(grown[moved, 2], 0.9)  # the parent's w moves with the samples; the rest stays
+    np.testing.assert_allclose(grown[moved, 1], 0.1)
+
+
+def test_copy_class_makes_a_class_draw_and_score_as_its_source():
+    from test_models import _tiny_gan_em
+    from gan_em_tf import networks
+
+    model, x = _tiny_gan_em(clusters=3)
+    networks.copy_class(model.generator, model.discriminator, model.enet, src=0, dst=2)
+    z = np.random.default_rng(1).random((4, model.cfg.train.noise_dim), dtype=np.float32)
+    eye = np.eye(3, dtype=np.float32)
+    g0 = model.generator.predict([z, eye[[0] * 4]], verbose=0)
+    np.testing.assert_allclose(model.generator.predict([z, eye[[2] * 4]], verbose=0), g0, atol=1e-6)
+    assert not np.allclose(model.generator.predict([z, eye[[1] * 4]], verbose=0), g0, atol=1e-6)
+    for net in (model.discriminator, model.enet):
+        logits = net.predict(x, verbose=0)
+        np.testing.assert_allclose(logits[:, 2], logits[:, 0], atol=1e-6)
+
+
+def test_growth_uses_k0_clusters_up_to_t_then_all_k():
+    from test_models import _tiny_gan_em
+    from gan_em_tf.config import ScheduleConfig
+
+    model, x = _tiny_gan_em(ScheduleConfig(iterations=3, m_epochs=1, e_steps=2), clusters=4, grow_from=2,
+                            grow_after=1, grow_hold=1)
+    np.testing.assert_allclose(model.w, [[0.5, 0.5, 0.0, 0.0]] * len(x))  # Algorithm 1's uniform w over K0
+    model.em_iteration(x, verbose=0)
+    assert model.active_clusters == 4 and model.growth_due()
+    assert np.all(model.w[:, 2:] == 0.0)  # E(x) was masked to the K0 columns
+    row = {}
+    assert model.make_due_move(x, row) and row["grown_to"] == 4.0
+    assert not model.make_due_move(x, row)  # recorded in the row: a resume does not grow twice
+    assert np.all(model.w.sum(axis=0) > 0)  # every column holds a split half
+    np.testing.assert_allclose(model.w.sum(axis=1), 1.0, rtol=1e-5)
+    grown = model.w.copy()
+    assert model.em_iteration(x, verbose=0)["w_held"] == 1.0  # --grow-hold 1
+    np.testing.assert_array_equal(model.w, grown)
+    model.em_iteration(x, verbose=0)
+    assert model.posterior(x)[:, 2:].sum() > 0  # all K columns in use after T
+

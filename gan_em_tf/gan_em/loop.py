@@ -68,11 +68,19 @@ class GanEm:
                 self.label_step = LabelStep(self.enet)
                 self.label_step.compile(self.optimizers["e"], jit_compile=cfg.runtime.jit_compile)
         self.base_lr = {"g": t.lr_g, "d": t.lr_d, "e": t.lr_e}
-        self.w = np.full((n_samples, k), 1.0 / k, np.float32)  # Algorithm 1, line 1
-        self.phi = np.full(k, 1.0 / k, np.float64)
         self.iteration = 0  # completed EM iterations
+        a = self.active_clusters  # K, or K0 with --grow-from
+        self.w = np.zeros((n_samples, k), np.float32)
+        self.w[:, :a] = 1.0 / a  # Algorithm 1, line 1
+        self.phi = self.w[0].astype(np.float64)
         self.sm_filled = -1  # the column the last split/merge move filled with a split half (-1: none yet)
         self.sm_hold_left = 0  # EM iterations left in which w keeps the last move's labels (--split-merge-hold)
+
+    @property
+    def active_clusters(self) -> int:
+        """The columns of w in use: K, or K0 up to EM iteration T with ``--grow-from K0 --grow-after T``."""
+        t = self.cfg.train
+        return t.grow_from if t.grow_from and self.iteration < t.grow_after else self.k
 
     @property
     def networks(self) -> dict:
@@ -94,7 +102,7 @@ class GanEm:
         s, after_move = self.cfg.schedule, self.cfg.train.split_merge_m_epochs
         if self.iteration == 0 and s.first_m_epochs:
             return s.first_m_epochs
-        if after_move and self.split_merge_due():  # the move after the iteration just completed has been made
+        if after_move and (self.split_merge_due() or self.growth_due()):  # the move just made
             return after_move
         return s.m_epochs
 
@@ -109,7 +117,7 @@ class GanEm:
         if per_pass < 1:
             raise UserError(f"only {len(x)} samples for a batch of {t.batch_size}; lower --batch-size")
         ds = data_lib.real_batches(x, self.w, t.batch_size, self.cfg.runtime.seed, self.iteration, t.noise_dim,
-                                   self.k, epochs=math.ceil(epochs))
+                                   self.active_clusters, epochs=math.ceil(epochs))
         # one fit "epoch" = the whole M-step (p passes), so it shows as one progress bar
         hist = self.m_step.fit(ds, epochs=1, steps_per_epoch=max(1, round(per_pass * epochs)), verbose=verbose,
                                shuffle=False)
@@ -119,7 +127,7 @@ class GanEm:
         """q E-net steps on generated batches, c ~ φ or balanced (lines 9–12, Eq. 5)."""
         t, s = self.cfg.train, self.cfg.schedule
         ds = data_lib.noise_batches(t.e_batch_size, s.e_steps, self.cfg.runtime.seed, self.iteration, t.noise_dim,
-                                    self.phi, balanced=t.e_class_prior == "uniform")
+                                    self.phi[:self.active_clusters], balanced=t.e_class_prior == "uniform")
         hist = self.e_step.fit(ds, epochs=1, steps_per_epoch=s.e_steps, verbose=verbose, shuffle=False)
         return {k: v[-1] for k, v in hist.history.items()}
 
@@ -151,8 +159,9 @@ class GanEm:
         return {"label_error": error, "label_steps": steps}
 
     def posterior(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
-        """w = softmax(E(x)) (Eq. 4)."""
+        """w = softmax(E(x)) (Eq. 4), over the columns in use (:attr:`active_clusters`; the others get 0)."""
         logits = self.enet.predict(x, batch_size=batch_size, verbose=0)
+        logits[:, self.active_clusters:] = -np.inf
         return tf.nn.softmax(logits).numpy().astype(np.float32)
 
     def em_iteration(self, x: np.ndarray, verbose: int, labelled: tuple | None = None) -> dict:
@@ -202,43 +211,71 @@ class GanEm:
         """Make the split/merge move due after the iteration just completed, unless ``row`` (that iteration's
         metrics) records it already, and record it there. Called after each iteration, and on resume, where a
         checkpoint written before --split-merge-* was given holds an iteration whose move was never made."""
+        if self.growth_due():  # the growth replaces any move due at T
+            if "grown_to" in row:
+                return False
+            row.update(self.grow_clusters(x))
+            return True
         if not self.split_merge_due() or "sm_split" in row or "sm_declined" in row:
             return False
         row.update(self.split_merge_move(x))
         return True
 
-    def split_merge_move(self, x: np.ndarray, batch_size: int = 500) -> dict:
-        """One split-and-merge move on w (``--split-merge-every``; not in the paper; see :mod:`split_merge`)."""
+    def growth_due(self) -> bool:
+        """Whether the K0 clusters are split into K after the iteration just completed (``--grow-after T``)."""
+        return bool(self.cfg.train.grow_from) and self.iteration == self.cfg.train.grow_after
+
+    def d_features(self, x: np.ndarray, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
+        """D's penultimate features and its K + 1 logits on x (what the moves split and score by)."""
         disc = self.discriminator
         penultimate = keras.Model(disc.inputs, [disc.layers[-2].output, disc.output])
-        features, logits = penultimate.predict(x, batch_size=batch_size, verbose=0)
-        assign = self.w.argmax(axis=1)
+        return penultimate.predict(x, batch_size=batch_size, verbose=0)
+
+    def grow_clusters(self, x: np.ndarray) -> dict:
+        """Split the K0 clusters until all K columns are used (``--grow-from``; :func:`split_merge.grow`); each
+        new class starts as a copy of its parent in G, D and the E-net."""
+        t = self.cfg.train
+        features, _ = self.d_features(x)
+        self.w, splits = split_merge.grow(self.w, features, t.grow_from, self.cfg.runtime.seed, t.split_merge_whiten)
+        for parent, new in splits:
+            networks.copy_class(self.generator, self.discriminator, self.enet, parent, new)
+        self.sm_hold_left = t.grow_hold
+        return {"grown_from": float(t.grow_from), "grown_to": float(self.k)}
+
+    def split_merge_move(self, x: np.ndarray, batch_size: int = 500) -> dict:
+        """One split-and-merge move on w (``--split-merge-every``; not in the paper; see :mod:`split_merge`), among
+        the columns in use."""
+        features, logits = self.d_features(x, batch_size)
+        used = self.active_clusters
+        w = self.w[:, :used]
+        assign = w.argmax(axis=1)
         mode, seed, whiten = self.move_mode(), self.cfg.runtime.seed, self.cfg.train.split_merge_whiten
         if mode in ("cross", "cross-if-correlated"):
-            pairing = split_merge.cross_pairing(assign, features, self.k, seed, whiten)
+            pairing = split_merge.cross_pairing(assign, features, used, seed, whiten)
             if pairing is None:  # w has collapsed onto one cluster: no move
                 return {}
             i, j, second = pairing
-            if mode == "cross-if-correlated" and {i, j} != set(split_merge.pair_to_resplit(self.w)):
+            if mode == "cross-if-correlated" and {i, j} != set(split_merge.pair_to_resplit(w)):
                 # the two label-free choosers disagree: on MNIST-test such cross moves were wrong (RESULTS.md)
                 return {"sm_declined": 1.0, "sm_merge_into": float(i), "sm_freed": float(j)}
             k = i  # logged like a pair re-split
         else:
             if mode == "pair":
-                i, j = split_merge.pair_to_resplit(self.w)
+                i, j = split_merge.pair_to_resplit(w)
                 k = i  # the pooled pair is what gets split
                 members = np.flatnonzero((assign == i) | (assign == j))
             else:
                 protect = (self.sm_filled,) if self.cfg.train.split_merge_protect_new and self.sm_filled >= 0 else ()
-                k, i, j = split_merge.choose_move(self.w, logits[:, :self.k], protect=protect)
+                k, i, j = split_merge.choose_move(w, logits[:, :used], protect=protect)
                 members = np.flatnonzero(assign == k)
             second = np.zeros(len(x), bool)
             second[members[split_merge.halves(features[members], seed, whiten=whiten)]] = True
         if mode == "smem":
-            self.w = split_merge.apply_move(self.w, k, i, j, second)
+            w = split_merge.apply_move(w, k, i, j, second)
             self.sm_filled = j
         else:
-            self.w = split_merge.resplit_pair(self.w, i, j, second)
+            w = split_merge.resplit_pair(w, i, j, second)
+        self.w = np.concatenate([w, self.w[:, used:]], axis=1)
         t = self.cfg.train
         self.sm_hold_left = t.split_merge_final_hold if _is_final_move(t, self.iteration) else t.split_merge_hold
         return {"sm_split": float(k), "sm_merge_into": float(i), "sm_freed": float(j), "sm_moved": float(second.sum())}
@@ -263,6 +300,8 @@ class GanEm:
         t = self.cfg.train
         own_hold = t.split_merge_final_hold if t.split_merge_final and self.iteration > t.split_merge_final \
             else t.split_merge_hold  # the hold of the last move this run's schedule made by now
+        if t.grow_from and self.iteration >= t.grow_after:
+            own_hold = max(own_hold, t.grow_hold)  # a cap: the growth's hold may be the one still running
         self.sm_hold_left = min(int(state.get("sm_hold_left", 0)), own_hold)
         return rows
 
@@ -324,6 +363,8 @@ def _log_line(it: int, n: int, row: dict) -> str:
 
 def _move_text(row: dict) -> str:
     """The split/merge move recorded in a metrics row, as the log shows it ('' when the row has none)."""
+    if "grown_to" in row:  # --grow-from
+        return f" | grew {row['grown_from']:.0f} → {row['grown_to']:.0f} clusters (2-means splits of the largest)"
     if "sm_declined" in row:  # --split-merge-final-mode cross-if-correlated
         return (f" | no move: the cross pair {row['sm_merge_into']:.0f}+{row['sm_freed']:.0f} is not the pair whose "
                 "posteriors correlate most")
@@ -397,10 +438,10 @@ def _validate_split_merge(cfg: RunConfig, k: int) -> None:
     if t.split_merge_every and t.split_merge_hold >= t.split_merge_every:
         raise UserError(f"--split-merge-hold {t.split_merge_hold} must be smaller than --split-merge-every "
                         f"{t.split_merge_every} (E(x) would never update w between moves)")
-    moves = t.split_merge_every or t.split_merge_final
+    moves = t.split_merge_every or t.split_merge_final or t.grow_from
     if t.split_merge_m_epochs and not moves:
-        raise UserError("--split-merge-m-epochs needs --split-merge-every N or --split-merge-final F "
-                        "(no moves are made without one)")
+        raise UserError("--split-merge-m-epochs needs --split-merge-every N, --split-merge-final F or --grow-from "
+                        "K0 (no moves are made without one)")
     if t.split_merge_protect_new and t.split_merge_mode != "smem":
         raise UserError("--split-merge-protect-new acts on smem moves (pair and cross moves free no column); "
                         "drop it or use --split-merge-mode smem")
@@ -443,6 +484,27 @@ def _validate_split_merge(cfg: RunConfig, k: int) -> None:
                         "drop one of the two flags")
 
 
+def _validate_growth(cfg: RunConfig, k: int) -> None:
+    """One-line errors for --grow-* flags that contradict each other or the run."""
+    t = cfg.train
+    if not t.grow_from:
+        if t.grow_after or t.grow_hold:
+            raise UserError("--grow-after and --grow-hold need --grow-from K0 (the clusters to start with)")
+        return
+    if not 2 <= t.grow_from < k:
+        raise UserError(f"--grow-from must be at least 2 and below --clusters {k}, got {t.grow_from}")
+    if t.grow_hold < 0:
+        raise UserError(f"--grow-hold must be 0 (off) or positive, got {t.grow_hold}")
+    if not 1 <= t.grow_after or t.grow_after + t.grow_hold >= cfg.schedule.iterations:
+        raise UserError(f"--grow-after must be an EM iteration from 1 with --grow-after + --grow-hold below "
+                        f"--iterations {cfg.schedule.iterations}, got {t.grow_after} + {t.grow_hold}")
+    if t.split_merge_mode in ("smem", "alternate") and t.split_merge_every and t.grow_from < 3:
+        raise UserError(f"--split-merge-every needs at least 3 clusters (split one, merge two), but --grow-from "
+                        f"{t.grow_from} starts with {t.grow_from}")
+    if cfg.semi_supervised or t.init == "kmeans":
+        raise UserError("--grow-from is for clustering from the uniform start; drop it, or --labels / --init kmeans")
+
+
 def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Dataset | None = None,
         export: bool = True, log=print, heldout: data_lib.Dataset | None = None) -> dict:
     """Train GAN-EM on the configured data, writing everything into ``run_dir``.
@@ -464,6 +526,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
     if cfg.embed_dim < 0:
         raise UserError(f"--embed-dim must be positive, got {cfg.embed_dim}")
     _validate_split_merge(cfg, k)
+    _validate_growth(cfg, k)
     if not 0 <= cfg.supervision.epsilon < 1:
         raise UserError(f"--epsilon must be in [0, 1), got {cfg.supervision.epsilon}")
     if cfg.supervision.max_steps < 1:
@@ -504,7 +567,8 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         row.update({key: v for key, v in sc.items() if isinstance(v, float)})
         row.update({key: float(v) for key, v in logs.items()})
         model.make_due_move(ds.x, row)  # scores above are the E-step's w; a move changes w for the next M-step
-        row.update(phi_min=float(model.phi.min()), phi_max=float(model.phi.max()),
+        phi = model.phi[:cfg.train.grow_from] if "grown_to" in row else model.phi[:model.active_clusters]
+        row.update(phi_min=float(phi.min()), phi_max=float(phi.max()),
                    clusters_used=int(len(np.unique(assign))), seconds=time.time() - t0)
         rows.append(row)
         rundir.save_checkpoint(run_dir, model.iteration, model.networks, model.optimizers, model.state(), rows,

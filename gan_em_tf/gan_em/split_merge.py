@@ -36,6 +36,12 @@ through the next H EM iterations instead of replacing it by E(x): G's classes fo
 re-pairing only over several passes, and an E-net trained on a G that still draws both
 digits in each class deals the reals back out half and half.
 
+``--grow-from K0 --grow-after T`` (coarse to fine, for K larger than the number of classes) uses only the first
+K0 columns of w until EM iteration T, then splits clusters until all K columns hold one (:func:`grow`): each
+new column takes the smaller 2-means half of the currently largest cluster, so the K clusters start as a
+refinement of the K0 ones. Started at K = 20, GAN-EM on MNIST-test parts some digits by style and joins
+others into mixed clusters (RESULTS.md); a refinement of a K0 = 10 partition starts with none it did not have.
+
 All functions here are pure NumPy on (w, logits, features) so they can be tested on
 hand-made cases; :meth:`GanEm.split_merge_move` feeds them the networks' outputs.
 """
@@ -186,6 +192,25 @@ def halves(features: np.ndarray, seed: int, whiten: int = 0) -> np.ndarray:
     labels = KMeans(2, n_init=5, random_state=seed).fit_predict(split_space(features, seed, whiten))
     smaller = int(np.bincount(labels, minlength=2).argmin())
     return labels == smaller
+
+
+def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int, whiten: int = 0
+         ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Fill w's columns k_from..K-1 (empty until now) by splitting clusters: column j takes the samples in the
+    smaller :func:`halves` group of the then largest cluster among columns 0..j-1, with their w of that cluster.
+
+    Returns the new w (every row keeps its sum) and the (parent, j) of each split, in order.
+    """
+    out, splits = w.copy(), []
+    for j in range(k_from, w.shape[1]):
+        assign = out[:, :j].argmax(axis=1)
+        parent = int(np.bincount(assign, minlength=j).argmax())
+        members = np.flatnonzero(assign == parent)
+        moved = members[halves(features[members], seed, whiten=whiten)]
+        out[moved, j] = out[moved, parent]
+        out[moved, parent] = 0.0
+        splits.append((parent, j))
+    return out, splits
 
 
 def split_space(features: np.ndarray, seed: int, whiten: int = 0) -> np.ndarray:
