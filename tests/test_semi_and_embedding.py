@@ -83,6 +83,11 @@ def test_k_larger_than_classes_maps_each_cluster_to_its_majority():
     y = np.array([0, 0, 0, 1, 1, 1])
     s = metrics.cluster_scores(y, np.array([0, 1, 2, 3, 3, 2]), 4)
     assert s["error_mapping"] == "majority" and s["error"] == pytest.approx(1 / 6)
+    # the EM log line shows that error beside Hungarian ACC (which matches only as many clusters as classes)
+    from gan_em_tf.gan_em import loop
+    row = {**s, "phi_min": 0.1, "phi_max": 0.4, "seconds": 1.0}
+    assert "error(majority)=0.1667" in loop._log_line(1, 2, row, majority_error=True)
+    assert "error(majority)" not in loop._log_line(1, 2, row)
 
 
 def test_knn_accuracy_on_separated_and_mixed_points():

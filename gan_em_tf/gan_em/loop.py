@@ -352,8 +352,12 @@ def initial_w_from_kmeans(x: np.ndarray, k: int, seed: int, confidence: float = 
     return w
 
 
-def _log_line(it: int, n: int, row: dict) -> str:
+def _log_line(it: int, n: int, row: dict, majority_error: bool = False) -> str:
+    """One EM iteration's log line; ``majority_error``: K > classes, so the Eq. 17 error (each cluster
+    mapped to its majority class) is shown too — Hungarian ACC matches only as many clusters as classes."""
     scores = " ".join(f"{k}={row[k]:.4f}" for k in ("acc", "nmi", "ari", "mean_attribute_error") if k in row)
+    if majority_error:
+        scores += f" error(majority)={row['error']:.4f}"
     losses = " ".join(f"{k}={row[k]:.4f}" for k in ("d_loss", "g_loss", "info_loss", "e_loss", "e_acc", "label_error")
                       if k in row)
     held = f" | w held (E agrees {row['e_agrees_held']:.3f})" if row.get("w_held") else ""
@@ -574,7 +578,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         rundir.save_checkpoint(run_dir, model.iteration, model.networks, model.optimizers, model.state(), rows,
                                keep_every=cfg.runtime.keep_every)
         rundir.write_metrics_csv(run_dir, rows)
-        log(_log_line(model.iteration, total, row))
+        log(_log_line(model.iteration, total, row, majority_error=sc.get("error_mapping") == "majority"))
     return finish(model, ds, rows, run_dir, time.time() - start, export=export, task=task)
 
 
