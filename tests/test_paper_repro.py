@@ -71,6 +71,23 @@ def test_mnist_split_flag_reaches_runs_baselines_and_the_data_label():
         common.parser("x").parse_args(["--mnist-split", "valid"])
 
 
+def test_table1_grow_after_reaches_only_the_columns_with_more_clusters_than_classes():
+    """--grow-after T: K = 20/30 start on the 10 classes' clusters and split after T; K = 10 runs as it is."""
+    sys.path.insert(0, os.path.join(ROOT, "paper_repro"))
+    import table1
+
+    def parse(*argv):
+        return table1.parser().parse_args(["--data-dir", "D", "--mnist-split", "test", *argv])
+
+    a = parse("--grow-after", "40", "--grow-hold", "3")
+    assert table1.clustering_args(10, a)[-2:] == ["--clusters", "10"]
+    for k in (20, 30):
+        args = table1.clustering_args(k, a)
+        assert args[args.index("--clusters") + 1] == str(k)
+        assert args[args.index("--clusters") + 2:] == ["--grow-from", "10", "--grow-after", "40", "--grow-hold", "3"]
+    assert "--grow-from" not in table1.clustering_args(20, parse())  # off by default: the paper's schedule
+
+
 def test_partition_diagnostics_reads_a_run_and_agrees_with_its_summary(tiny_run, tmp_path):
     run_dir, summary = tiny_run
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
