@@ -186,3 +186,40 @@ def test_net_width_scales_every_hidden_layer(shape):
             assert b[-1] * 2 == a[-1], (name, a, b)
     params = {k: (full[k].count_params(), half[k].count_params()) for k in full}
     assert all(h < 0.45 * f for f, h in params.values()), params
+
+
+@pytest.mark.parametrize("shape", [(16, 12), (16, 4, 4, 6)])
+def test_fused_batchnorm_computes_what_the_keras_layer_computes(shape, tmp_path):
+    """networks.BatchNormalization (TensorFlow's fused kernel) against keras.layers.BatchNormalization:
+    training outputs, input and scale gradients, moving statistics after three updates, inference outputs,
+    and a weights file of one loads into the other (same layer names and variables)."""
+    import tensorflow as tf
+    rng = np.random.default_rng(0)
+    xs = [tf.constant(rng.normal(2.0, 3.0, shape).astype(np.float32)) for _ in range(3)]
+    inp = keras.Input(shape[1:])
+    keras_bn, fused_bn = (keras.Model(inp, cls(momentum=0.9, epsilon=1e-5)(inp))
+                          for cls in (keras.layers.BatchNormalization, networks.BatchNormalization))
+    gamma, beta = rng.normal(1.0, 0.5, shape[-1]), rng.normal(0.0, 0.5, shape[-1])
+    for model in (keras_bn, fused_bn):
+        model.layers[-1].gamma.assign(gamma)
+        model.layers[-1].beta.assign(beta)
+    grads = []
+    for model in (keras_bn, fused_bn):
+        for x in xs:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                loss = tf.reduce_sum(tf.sin(model(x, training=True)) * tf.range(shape[-1], dtype=tf.float32))
+        grads.append(tape.gradient(loss, [x, model.layers[-1].gamma]))
+    np.testing.assert_allclose(keras_bn(xs[0], training=True), fused_bn(xs[0], training=True), atol=1e-5)
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+    # the calls above updated the moving statistics four times each, with the same batches
+    for a, b in zip(keras_bn.layers[-1].non_trainable_weights, fused_bn.layers[-1].non_trainable_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(keras_bn(xs[1], training=False), fused_bn(xs[1], training=False), atol=1e-5)
+    assert not np.allclose(fused_bn(xs[1], training=False), fused_bn(xs[1], training=True), atol=1e-3)
+    path = str(tmp_path / "bn.weights.h5")
+    fused_bn.save_weights(path)
+    keras_bn.layers[-1].moving_mean.assign(np.zeros(shape[-1]))
+    keras_bn.load_weights(path)
+    np.testing.assert_array_equal(keras_bn.layers[-1].moving_mean, fused_bn.layers[-1].moving_mean)
