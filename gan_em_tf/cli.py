@@ -197,11 +197,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--label-lr", type=float, metavar="LR",
                    help="with --labels: learning rate of the E-net's steps on the labelled examples, decayed per EM "
                         "iteration like the others; may change on --resume (default: the E-step's rate, --lr-e)")
-    g.add_argument("--label-m-share", type=float, metavar="S",
-                   help="with --labels: also train the M-step on the labelled examples, with their one-hot labels as "
-                        "w, repeated until they make up the share S of its real images (0.1 = one in ten; each pass "
-                        "gets longer by S/(1-S)). Not in the paper, which supervises the E-net only; may change on "
-                        "--resume (default: 0, off)")
     g.add_argument("--embed-dim", type=int, default=0, metavar="k",
                    help="k > 0: insert layer r of k units before the E-net's output; writes embedding.npy, "
                         "embedding.png (t-SNE for k > 2) and adds an 'embed' endpoint to the SavedModel (default: 0)")
@@ -225,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last completed EM iteration with its config.json. "
                         "Only --iterations (to extend a finished run or end earlier), --epsilon, --label-steps, "
-                        "--label-lr, --label-m-share, --keep-every and the --split-merge-* flags may change, and are written to config.json; "
+                        "--label-lr, --keep-every and the --split-merge-* flags may change, and are written to config.json; "
                         "other training flags are ignored")
     o.add_argument("--branch-from", metavar="PATH",
                    help="start the new run in --out from a copy of another run's checkpoint: PATH is a run folder "
@@ -338,13 +333,13 @@ def _positive(name: str, value) -> None:
 
 
 def _supervision_flags(a) -> dict:
-    """--epsilon, --label-steps, --label-lr and --label-m-share as given, as SupervisionConfig fields."""
-    return _given(epsilon=a.epsilon, max_steps=a.label_steps, lr=a.label_lr, m_share=a.label_m_share)
+    """--epsilon, --label-steps and --label-lr as given, as SupervisionConfig fields."""
+    return _given(epsilon=a.epsilon, max_steps=a.label_steps, lr=a.label_lr)
 
 
 def _resumed_config(a, cfg):
     """The run's config.json with the few settings a resume may change: ``--iterations`` (extend or end the run
-    earlier), ``--epsilon``, ``--label-steps``, ``--label-lr``, ``--label-m-share``, ``--keep-every`` and the split/merge schedule, which
+    earlier), ``--epsilon``, ``--label-steps``, ``--label-lr``, ``--keep-every`` and the split/merge schedule, which
     only act on iterations still to come."""
     from gan_em_tf import rundir
 
@@ -404,8 +399,8 @@ def _cluster(a, resume: bool, overwrite: bool) -> int:
         cfg = RunConfig(clusters=a.clusters, embed_dim=a.embed_dim, data=_data_config(a), train=train,
                         runtime=runtime, supervision=SupervisionConfig(labels=a.labels, **_supervision_flags(a)))
     if not cfg.semi_supervised and _supervision_flags(a):
-        raise UserError("--epsilon, --label-steps, --label-lr and --label-m-share act on the labelled examples; "
-                        "add --labels N (this run has none)")
+        raise UserError("--epsilon, --label-steps and --label-lr act on the labelled examples; add --labels N "
+                        "(this run has none)")
     dataset = data_lib.load(cfg.data)
     heldout = data_lib.load_heldout(cfg.data) if cfg.semi_supervised else None
     if not resume:

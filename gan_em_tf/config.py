@@ -114,11 +114,6 @@ class SupervisionConfig:
     ``max_steps`` steps per E-step (the stopping rule when ε = 0 cannot be reached),
     with the E-net's optimizer at learning rate ``lr`` (``--label-lr``; None = the
     E-step's own rate ``lr_e``), decayed per iteration as the others are.
-    ``m_share`` > 0 (``--label-m-share``, not in the paper) also puts the labelled
-    examples into the M-step with their one-hot labels as w, repeated until they
-    are that share of its real images: their latent class is observed, so EM's
-    posterior for them is the label, and D's class units (and through them G's
-    classes) are tied to the labelled classes rather than only the E-net.
     The error is checked every :data:`SUPERVISION_CHECK` steps (or one pass over
     the labelled set when that is longer), so the cap is rounded up to whole checks.
     ``labels`` = 0 is unsupervised clustering."""
@@ -127,7 +122,6 @@ class SupervisionConfig:
     epsilon: float = 0.05
     max_steps: int = 1000  # cap on labelled-set steps per E-step (--label-steps)
     lr: float | None = None  # learning rate of the labelled-set steps (--label-lr); None = TrainConfig.lr_e
-    m_share: float = 0.0  # share of the M-step's real images that are labelled copies (--label-m-share); 0 = off
 
     @classmethod
     def from_dict(cls, d: dict) -> "SupervisionConfig":

@@ -114,31 +114,6 @@ def test_label_lr_sets_the_rate_of_the_labelled_steps_only(label_lr):
     assert np.isclose(float(model.optimizers["e"].learning_rate.numpy()), model.cfg.train.lr_e)
 
 
-def test_label_m_share_puts_the_labelled_examples_into_the_m_step_with_one_hot_w():
-    """--label-m-share S: the M-step's reals are x with the E-step's w plus the labelled examples, one-hot,
-    repeated to the share S; the pass grows accordingly (batches of 8: 16 reals = 2 steps, 32 = 4)."""
-    from gan_em_tf.config import SupervisionConfig
-
-    model, x = _tiny_gan_em(supervision=SupervisionConfig(labels=4, m_share=0.5))
-    x_l, y_l = x[:4] + 0.5, np.array([2, 0, 1, 2])
-    model.w = np.random.default_rng(1).dirichlet(np.ones(K), len(x)).astype(np.float32)
-    x_m, w_m = model.m_step_data(x, (x_l, y_l))
-    assert x_m.shape == (32, 8, 8, 1) and w_m.shape == (32, K)  # 16 copies: S / (1 − S) · 16 / 4 = 4 repeats
-    np.testing.assert_array_equal(x_m[:16], x)
-    np.testing.assert_array_equal(w_m[:16], model.w)
-    np.testing.assert_array_equal(x_m[16:], np.tile(x_l, (4, 1, 1, 1)))
-    np.testing.assert_array_equal(w_m[16:].argmax(axis=1), np.tile(y_l, 4))
-    np.testing.assert_array_equal(w_m[16:].sum(axis=1), 1.0)
-    assert model.m_step_data(x, None)[0] is x  # unsupervised: nothing added
-    steps = model.optimizers["d"].iterations.numpy()
-    model.m_step_fit(x, verbose=0, labelled=(x_l, y_l))
-    assert model.optimizers["d"].iterations.numpy() - steps == 4
-
-    off, x = _tiny_gan_em(supervision=SupervisionConfig(labels=4))
-    x_m, w_m = off.m_step_data(x, (x_l, y_l))
-    assert x_m is x and w_m is off.w  # the paper's §5.3: labels reach the E-net only
-
-
 @pytest.mark.parametrize("weight_init, std_range", [("normal", (0.018, 0.022)), ("glorot", (0.03, 1.0))])
 def test_weight_init_reaches_every_kernel_of_the_three_networks(weight_init, std_range):
     model, _ = _tiny_gan_em(weight_init=weight_init)

@@ -118,9 +118,9 @@ def test_semi_supervised_run_scores_the_heldout_data(semi_run):
     assert {"label_error", "label_steps"} <= set(header)
 
 
-def test_a_resumed_semi_supervised_run_takes_new_label_flags(semi_run, tmp_path):
-    """--resume --epsilon --label-steps --label-lr --label-m-share: the labels act with the new ε, cap, rate and
-    M-step share on the iterations still to come."""
+def test_a_resumed_semi_supervised_run_takes_a_new_epsilon_label_steps_and_label_lr(semi_run, tmp_path):
+    """--resume --epsilon --label-steps --label-lr: the labels act with the new ε, cap and rate on the iterations
+    still to come."""
     run_dir, _ = semi_run
     copy = str(tmp_path / "run")
     shutil.copytree(run_dir, copy)
@@ -128,10 +128,10 @@ def test_a_resumed_semi_supervised_run_takes_new_label_flags(semi_run, tmp_path)
     assert bad.returncode == 2 and "--epsilon" in bad.stderr and "Traceback" not in bad.stderr
     assert json.load(open(os.path.join(copy, "config.json")))["supervision"]["epsilon"] == 0.05  # not written
     proc = gan_em("cluster", "--out", copy, "--resume", "--iterations", "3", "--epsilon", "0", "--label-steps", "40",
-                  "--label-lr", "1e-3", "--label-m-share", "0.2", "--quiet")
+                  "--label-lr", "1e-3", "--quiet")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.load(open(os.path.join(copy, "config.json")))["supervision"] == {
-        "labels": 30, "epsilon": 0.0, "max_steps": 40, "lr": 1e-3, "m_share": 0.2}
+        "labels": 30, "epsilon": 0.0, "max_steps": 40, "lr": 1e-3}
     summary = json.load(open(os.path.join(copy, "summary.json")))
     assert summary["epsilon"] == 0.0 and summary["iterations"] == 3
     # ε = 0 is never reached, so the new cap ends the supervised training of iteration 3
@@ -171,9 +171,7 @@ def test_embedding_outputs_and_the_embed_endpoint(semi_run, tmp_path):
     (["--labels", "30", "--epsilon", "1.5"], "--epsilon"),
     (["--labels", "30", "--label-steps", "0"], "--label-steps must be a positive integer"),
     (["--labels", "30", "--label-lr", "0"], "--label-lr must be a positive learning rate"),
-    (["--labels", "30", "--label-m-share", "1"], "--label-m-share must be in [0, 1)"),
     (["--epsilon", "0.1"], "add --labels N"),
-    (["--label-m-share", "0.1"], "add --labels N"),
     (["--label-lr", "1e-3"], "add --labels N"),
     (["--attribute", "Smiling"], "--attribute applies to celeb_a"),
 ])

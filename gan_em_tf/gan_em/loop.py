@@ -106,39 +106,22 @@ class GanEm:
             return after_move
         return s.m_epochs
 
-    def m_step_fit(self, x: np.ndarray, verbose: int, labelled: tuple | None = None) -> dict:
+    def m_step_fit(self, x: np.ndarray, verbose: int) -> dict:
         """p epochs of the M-step GAN on (x, w) (Algorithm 1, lines 3–8).
 
         A fractional p runs that share of a pass (at least one batch), on a
-        different shuffle of the data every EM iteration. With ``--label-m-share``
-        the labelled examples (``labelled`` = (x_l, y_l)) join the pass with
-        one-hot w (:meth:`m_step_data`).
+        different shuffle of the data every EM iteration.
         """
         t, epochs = self.cfg.train, self.m_epochs()
-        x, w = self.m_step_data(x, labelled)
         per_pass = len(x) // t.batch_size
         if per_pass < 1:
             raise UserError(f"only {len(x)} samples for a batch of {t.batch_size}; lower --batch-size")
-        ds = data_lib.real_batches(x, w, t.batch_size, self.cfg.runtime.seed, self.iteration, t.noise_dim,
+        ds = data_lib.real_batches(x, self.w, t.batch_size, self.cfg.runtime.seed, self.iteration, t.noise_dim,
                                    self.active_clusters, epochs=math.ceil(epochs))
         # one fit "epoch" = the whole M-step (p passes), so it shows as one progress bar
         hist = self.m_step.fit(ds, epochs=1, steps_per_epoch=max(1, round(per_pass * epochs)), verbose=verbose,
                                shuffle=False)
         return {k: v[-1] for k, v in hist.history.items()}
-
-    def m_step_data(self, x: np.ndarray, labelled: tuple | None) -> tuple[np.ndarray, np.ndarray]:
-        """The M-step's real images and their w: x with the E-step's w, plus, with ``--label-m-share S``, the
-        labelled examples with w = their one-hot label (their class is observed, so that is EM's posterior),
-        repeated r times so that they are about the share S of the whole: r = round(S / (1 − S) · N / N_l)."""
-        share = self.cfg.supervision.m_share
-        if labelled is None or share <= 0:
-            return x, self.w
-        x_l, y_l = labelled
-        repeats = max(1, round(share / (1 - share) * len(x) / len(x_l)))
-        w_l = np.zeros((len(y_l), self.k), np.float32)
-        w_l[np.arange(len(y_l)), y_l] = 1.0
-        return (np.concatenate([x, np.tile(x_l, (repeats,) + (1,) * (x.ndim - 1))]),
-                np.concatenate([self.w, np.tile(w_l, (repeats, 1))]))
 
     def e_step_fit(self, verbose: int) -> dict:
         """q E-net steps on generated batches, c ~ φ or balanced (lines 9–12, Eq. 5)."""
@@ -186,7 +169,7 @@ class GanEm:
         self.set_learning_rates()
         self.phi = self.w.mean(axis=0).astype(np.float64)  # φ_i = N_i / N
         self.m_step.g_class_weight.assign(1.0 if self.iteration + 1 >= self.cfg.train.g_class_start else 0.0)
-        m_logs = self.m_step_fit(x, verbose, labelled)
+        m_logs = self.m_step_fit(x, verbose)
         e_logs = self.e_step_fit(verbose)
         if labelled is not None:
             e_logs.update(self.supervise(*labelled))
@@ -554,8 +537,6 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         raise UserError(f"--label-steps must be a positive integer, got {cfg.supervision.max_steps}")
     if cfg.supervision.lr is not None and not cfg.supervision.lr > 0:
         raise UserError(f"--label-lr must be a positive learning rate, got {cfg.supervision.lr}")
-    if not 0 <= cfg.supervision.m_share < 1:
-        raise UserError(f"--label-m-share must be in [0, 1), got {cfg.supervision.m_share}")
     task = _Task(cfg, ds, heldout)
     if cfg.runtime.deterministic:
         tf.config.experimental.enable_op_determinism()
