@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="BatchNorm in the E-net's conv trunk (default: on). --no-enet-batchnorm drops it, which is "
                         "what the authors' code effectively trains (its E-net stays in eval mode with the initial "
                         "running statistics)")
+    g.add_argument("--e-augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="jitter every generated image of the E-step by a random rotation (up to ±11°), shift (up "
+                        "to ±8%% of the side) and zoom (±10%%) before the E-net learns its class from it, so that "
+                        "the E-net, trained on G's samples only, also covers real images G does not draw (not in "
+                        "the paper; images only; that E-step runs without XLA; default: off). A --resume or "
+                        "--branch-from may switch it")
     g.add_argument("--reset-optimizers", action=argparse.BooleanOptionalAction, default=None,
                    help="start every EM iteration with fresh optimizer state (step count and moments zeroed), as "
                         "the authors' code does by re-creating its optimizers (default: off, state carried over)")
@@ -284,7 +290,7 @@ def _train_config(a):
     overrides = {"batch_size": a.batch_size, "e_batch_size": a.e_batch_size, "lr_g": a.lr_g, "lr_d": a.lr_d,
                  "lr_e": a.lr_e, "lr_decay": a.lr_decay, "generator_loss": a.generator_loss,
                  "d_fake_targets": a.fake_targets, "e_class_prior": a.e_class_prior, "init": a.init,
-                 "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm,
+                 "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm, "e_augment": a.e_augment,
                  "reset_optimizers": a.reset_optimizers, "grow_from": a.grow_from, "grow_after": a.grow_after,
                  "grow_hold": a.grow_hold,
                  "g_class_start": a.g_class_start, "weight_init": a.weight_init, "net_width": a.net_width,
@@ -339,8 +345,8 @@ def _supervision_flags(a) -> dict:
 
 def _resumed_config(a, cfg):
     """The run's config.json with the few settings a resume may change: ``--iterations`` (extend or end the run
-    earlier), ``--epsilon``, ``--label-steps``, ``--label-lr``, ``--keep-every`` and the split/merge schedule, which
-    only act on iterations still to come."""
+    earlier), ``--epsilon``, ``--label-steps``, ``--label-lr``, ``--keep-every``, ``--e-augment`` and the split/merge
+    schedule, which only act on iterations still to come."""
     from gan_em_tf import rundir
 
     done = rundir.completed_iterations(a.out)
@@ -348,7 +354,7 @@ def _resumed_config(a, cfg):
         raise UserError(f"--iterations {a.iterations}: {a.out} has already completed {done} EM "
                         f"iterations; pass at least {done}")
     cfg.schedule = dataclasses.replace(cfg.schedule, **_given(iterations=a.iterations))
-    cfg.train = dataclasses.replace(cfg.train, **_given(**_split_merge_flags(a)))
+    cfg.train = dataclasses.replace(cfg.train, **_given(**_split_merge_flags(a), e_augment=a.e_augment))
     cfg.runtime = dataclasses.replace(cfg.runtime, **_given(keep_every=a.keep_every))
     cfg.supervision = dataclasses.replace(cfg.supervision, **_supervision_flags(a))
     return cfg  # the run writes it to config.json once it has checked it

@@ -69,6 +69,7 @@ class TrainConfig:
     init: str = "uniform"  # uniform (Algorithm 1, line 1) | kmeans (w from a k-means run; not in the paper)
     info_weight: float = 0.0  # > 0: InfoGAN-style CE(E(G(z, c)), c) in the M-step (not in the paper)
     enet_batchnorm: bool = True  # False: E-net trunk without BatchNorm (what the authors' code effectively trains)
+    e_augment: bool = False  # True: random affine jitter of G's samples in the E-step (not in the paper)
     g_class_start: int = 1  # EM iteration from which G's loss has its class-unit term (before: real/fake unit only)
     split_merge_every: int = 0  # N > 0: a split/merge move on w after every N-th EM iteration (not in the paper)
     split_merge_start: int = 0  # S > 0: moves after EM iterations S, S + N, S + 2N, ... (0: N, 2N, ...)

@@ -385,12 +385,15 @@ def labelled_batches(x, y, batch_size: int, seed: int, epoch_seed: int):
 
 
 def noise_batches(batch_size: int, steps: int, seed: int, epoch_seed: int, noise_dim: int, class_probs,
-                  balanced: bool = False):
+                  balanced: bool = False, jitter: bool = False):
     """E-step input: dicts {z, c} per batch.
 
     ``balanced`` False: c ~ Categorical(class_probs), i.e. φ for Eq. 5.
     ``balanced`` True: every batch cycles through 0..K-1 (the authors' code).
+    ``jitter`` True: also u ~ U[0, 1)^4 per image, the draws of ``--e-augment``
+    (:func:`gan_em_tf.augment.affine_jitter`).
     """
+    from gan_em_tf.augment import DRAWS
     import tensorflow as tf
 
     probs = np.asarray(class_probs, np.float64)
@@ -404,6 +407,8 @@ def noise_batches(batch_size: int, steps: int, seed: int, epoch_seed: int, noise
             c = cycle
         else:
             c = tf.random.stateless_categorical(logits, batch_size, seed=s + 1, dtype=tf.int64)[0]
+        if jitter:
+            return {"z": z, "c": c, "u": tf.random.stateless_uniform([batch_size, DRAWS], seed=s + 2)}
         return {"z": z, "c": c}
 
     ds = tf.data.Dataset.range(steps).map(draw, num_parallel_calls=tf.data.AUTOTUNE)

@@ -104,7 +104,10 @@ def _bad(tmp_path):
     empty.mkdir()
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
+    vectors = tmp_path / "vectors.npy"
+    np.save(vectors, np.random.default_rng(0).random((40, 6)))
     return [
+        (["--dataset", "file", "--data-file", str(vectors), "--e-augment"], "--e-augment"),
         (["--dataset", "mnist", "--data-dir", str(tmp_path / "missing")], "--data-dir"),
         (["--dataset", "mnist", "--data-dir", str(corrupt)], "--data-dir"),
         (["--dataset", "mnist", "--data-dir", str(empty)], "--data-dir"),

@@ -4,8 +4,10 @@ import dataclasses
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from gan_em_tf import data, networks
+from gan_em_tf.augment import MAX_SHIFT, affine_jitter
 from gan_em_tf.gan_em.models import EStep, MStep
 
 K, NOISE = 3, 8
@@ -43,6 +45,42 @@ def test_m_step_and_e_step_update_weights(shape, gen_loss):
     assert np.isfinite(hist.history["e_loss"][-1]) and 0 <= hist.history["e_acc"][-1] <= 1
     assert any(_changed(e0, e))
     assert not any(_changed(g1, g))  # the E-step never moves G
+
+
+def test_affine_jitter_is_the_identity_at_half_moves_pixels_and_keeps_the_centre():
+    """u = 0.5 changes nothing; u = 1 on the shift draw moves the image MAX_SHIFT × side to the right; a rotation
+    and zoom alone keep the centre pixel where it is."""
+    side = 25  # MAX_SHIFT × 25 = 2 pixels
+    img = np.zeros((1, side, side, 1), np.float32)
+    img[0, 12, 12] = 1.0  # the centre
+    img[0, 5, 7] = 1.0
+    same = np.asarray(affine_jitter(img, np.full((1, 4), 0.5, np.float32)))
+    np.testing.assert_allclose(same, img, atol=1e-5)
+    assert MAX_SHIFT * side == pytest.approx(2.0)
+    shifted = np.asarray(affine_jitter(img, np.array([[0.5, 1.0, 0.5, 0.5]], np.float32)))
+    np.testing.assert_allclose(shifted[0, :, 2:], img[0, :, :-2], atol=1e-5)
+    turned = np.asarray(affine_jitter(img, np.array([[1.0, 0.5, 0.5, 0.0]], np.float32)))
+    assert turned[0, 12, 12, 0] == pytest.approx(1.0, abs=1e-5)
+    assert turned[0, 5, 7, 0] < 0.9  # the off-centre pixel moved
+
+
+def test_e_step_with_jitter_draws_trains_the_enet_on_jittered_fakes():
+    """--e-augment: batches with draws u train E (not G), and the E-step's loss differs from the same batches
+    without them."""
+    shape = (8, 8, 1)
+    g, _, e = _nets(shape)
+    batches = data.noise_batches(8, 2, 0, 0, NOISE, np.full(K, 1 / K), jitter=True)
+    batch = next(iter(batches))
+    assert batch["u"].shape == (8, 4) and 0 <= float(np.min(batch["u"])) and float(np.max(batch["u"])) < 1
+    fakes = g([batch["z"], tf.one_hot(batch["c"], K)], training=False)
+    moved = np.abs(np.asarray(affine_jitter(fakes, batch["u"])) - np.asarray(fakes)).reshape(8, -1).max(axis=1)
+    assert (moved > 1e-3).all(), moved  # every image is transformed, each its own way
+    es = EStep(g, e, K)
+    es.compile(keras.optimizers.Adam(1e-3, 0.5))
+    g0, e0 = g.get_weights(), e.get_weights()
+    hist = es.fit(batches, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
+    assert np.isfinite(hist.history["e_loss"][-1])
+    assert any(_changed(e0, e)) and not any(_changed(g0, g))
 
 
 def test_info_weight_trains_the_enet_inside_the_m_step():

@@ -62,7 +62,8 @@ class GanEm:
             self.m_step.compile(self.optimizers["g"], self.optimizers["d"], self.optimizers["e"],
                                 jit_compile=cfg.runtime.jit_compile)
             self.e_step = EStep(self.generator, self.enet, k)
-            self.e_step.compile(self.optimizers["e"], jit_compile=cfg.runtime.jit_compile)
+            # --e-augment's affine warp (ImageProjectiveTransformV3) has no XLA kernel, so that E-step runs without
+            self.e_step.compile(self.optimizers["e"], jit_compile=cfg.runtime.jit_compile and not t.e_augment)
             self.label_step = None
             if cfg.semi_supervised:
                 self.label_step = LabelStep(self.enet)
@@ -124,10 +125,12 @@ class GanEm:
         return {k: v[-1] for k, v in hist.history.items()}
 
     def e_step_fit(self, verbose: int) -> dict:
-        """q E-net steps on generated batches, c ~ φ or balanced (lines 9–12, Eq. 5)."""
+        """q E-net steps on generated batches, c ~ φ or balanced (lines 9–12, Eq. 5); jittered with
+        ``--e-augment``."""
         t, s = self.cfg.train, self.cfg.schedule
         ds = data_lib.noise_batches(t.e_batch_size, s.e_steps, self.cfg.runtime.seed, self.iteration, t.noise_dim,
-                                    self.phi[:self.active_clusters], balanced=t.e_class_prior == "uniform")
+                                    self.phi[:self.active_clusters], balanced=t.e_class_prior == "uniform",
+                                    jitter=t.e_augment)
         hist = self.e_step.fit(ds, epochs=1, steps_per_epoch=s.e_steps, verbose=verbose, shuffle=False)
         return {k: v[-1] for k, v in hist.history.items()}
 
@@ -529,6 +532,9 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         raise UserError(f"--net-width must be a positive multiplier, got {cfg.train.net_width}")
     if cfg.embed_dim < 0:
         raise UserError(f"--embed-dim must be positive, got {cfg.embed_dim}")
+    if cfg.train.e_augment and len(ds.shape) != 3:
+        raise UserError(f"--e-augment jitters images, but {ds.name} holds vectors of shape {tuple(ds.shape)}; "
+                        f"drop --e-augment")
     _validate_split_merge(cfg, k)
     _validate_growth(cfg, k)
     if not 0 <= cfg.supervision.epsilon < 1:

@@ -18,6 +18,7 @@ import keras
 import tensorflow as tf
 
 from gan_em_tf import losses
+from gan_em_tf.augment import affine_jitter
 
 
 def _num_replicas() -> int:
@@ -176,7 +177,9 @@ class EStep(_ENetPhase):
     """E-step (Algorithm 1, lines 9–12): train the E-net on (G(z, c), c), Eq. 5.
 
     G runs in inference mode and is not updated. ``e_acc`` is the E-net's
-    accuracy at recovering c from G(z, c).
+    accuracy at recovering c from G(z, c). Batches that carry draws ``u``
+    (``--e-augment``; not in the paper) have each G(z, c) jittered by them
+    before the E-net sees it (:func:`~gan_em_tf.augment.affine_jitter`).
     """
 
     def __init__(self, generator, enet, clusters, **kwargs):
@@ -191,15 +194,17 @@ class EStep(_ENetPhase):
         fake = self.generator([inputs["z"], tf.one_hot(tf.cast(inputs["c"], tf.int32), self.clusters)], training=False)
         return self.enet(fake, training=training)
 
-    def update(self, z, c):
-        """One E-net step on generated images; returns (e_loss, logits)."""
+    def update(self, z, c, u=None):
+        """One E-net step on generated images, jittered by ``u`` when given; returns (e_loss, logits)."""
         fake = self.generator([z, tf.one_hot(c, self.clusters)], training=False)
+        if u is not None:
+            fake = affine_jitter(fake, u)
         return self._enet_step(fake, c, _global_batch(z))
 
     def train_step(self, data):
         z, c = data["z"], data["c"]
         global_batch = _global_batch(z)
-        e_loss, logits = self.update(z, c)
+        e_loss, logits = self.update(z, c, data.get("u"))
         hit = tf.cast(tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), tf.cast(c, tf.int32)), tf.float32)
         return self._log(e_loss=e_loss, e_acc=losses.global_mean(hit, global_batch))
 
