@@ -391,6 +391,7 @@ def _cluster(a, resume: bool, overwrite: bool) -> int:
     from gan_em_tf import data as data_lib
     from gan_em_tf import rundir
     from gan_em_tf.config import RunConfig, RuntimeConfig, SupervisionConfig, default_schedule
+    from gan_em_tf.gan_em import checks
 
     if resume:
         rundir.prepare(a.out, overwrite=overwrite, resume=True)
@@ -413,6 +414,8 @@ def _cluster(a, resume: bool, overwrite: bool) -> int:
         sched = default_schedule(len(dataset), cfg.train.batch_size)
         cfg.schedule = dataclasses.replace(sched, **_given(iterations=a.iterations, m_epochs=a.m_epochs,
                                                            first_m_epochs=a.first_m_epochs, e_steps=a.e_steps))
+    checks.validate(cfg, dataset)  # bad flags fail here, before TensorFlow starts and before --out is touched
+    if not resume:
         rundir.prepare(a.out, overwrite=overwrite, resume=False)
     from gan_em_tf.gan_em import loop
 
@@ -436,11 +439,12 @@ def cmd_baseline(a) -> int:
         raise UserError(f"--labels is for --method labels-only (or all); {a.method} does not use labels")
     data_cfg = _data_config(a)
     dataset = data_lib.load(data_cfg)
-    if a.labels is not None:  # TensorFlow only when the E-net is trained
+    if a.labels is not None:  # TensorFlow only when the E-net is trained, and only after the checks
         from gan_em_tf.config import train_preset
-        from gan_em_tf.gan_em import labels_only
+        from gan_em_tf.gan_em import checks
 
-        labels_only.check(dataset, a.labels, a.label_steps, a.lr)
+        checks.labels_only_flags(dataset, a.labels, a.label_steps, a.lr)
+        from gan_em_tf.gan_em import labels_only
     methods = [m for m in baselines.METHODS if a.method in (m, "all")]
     results = [baselines.run(m, dataset.x, dataset.y, a.clusters, a.seeds) for m in methods]
     if a.labels is not None:

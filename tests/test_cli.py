@@ -161,6 +161,18 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path):
         assert "Traceback" not in proc.stderr, (args, proc.stderr[-1500:])
         msg = [ln for ln in lines if ln.startswith("gan-em: error:")]
         assert len(msg) == 1 and needle in msg[0], (args, lines[-3:])
+        assert not os.path.exists(out), (args, "a refused run must leave no --out folder behind")
+
+
+def test_flag_checks_do_not_import_tensorflow():
+    """The CLI checks every flag before TensorFlow's start-up, so a bad one fails in about a second."""
+    import subprocess
+    import sys
+
+    code = ("import sys, gan_em_tf.cli, gan_em_tf.gan_em.checks; "
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr[-1000:]
 
 
 def test_offline_mnist_without_data_dir_is_one_line(tmp_path):

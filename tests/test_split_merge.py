@@ -142,12 +142,13 @@ def test_a_final_move_follows_iteration_f_and_no_move_comes_after_it(every, star
 def test_final_mode_none_stops_the_moves_before_f_and_makes_no_last_move(every, start, final, moves):
     from types import SimpleNamespace
     from gan_em_tf.config import RunConfig, ScheduleConfig, TrainConfig
-    from gan_em_tf.gan_em.loop import GanEm, _validate_split_merge
+    from gan_em_tf.gan_em.checks import split_merge_flags
+    from gan_em_tf.gan_em.loop import GanEm
 
     cfg = RunConfig(train=TrainConfig(split_merge_every=every, split_merge_start=start, split_merge_final=final,
                                       split_merge_final_mode="none"),
                     schedule=ScheduleConfig(iterations=final + 40))
-    _validate_split_merge(cfg, k=10)
+    split_merge_flags(cfg, k=10)
     due = [it for it in range(1, final + 40) if GanEm.split_merge_due(SimpleNamespace(cfg=cfg, iteration=it))]
     assert due == moves
 
@@ -156,13 +157,13 @@ def test_final_mode_none_stops_the_moves_before_f_and_makes_no_last_move(every, 
 def test_final_mode_none_needs_moves_to_stop_and_no_hold(every, final_hold):
     from gan_em_tf.config import RunConfig, ScheduleConfig, TrainConfig
     from gan_em_tf.errors import UserError
-    from gan_em_tf.gan_em.loop import _validate_split_merge
+    from gan_em_tf.gan_em.checks import split_merge_flags
 
     cfg = RunConfig(train=TrainConfig(split_merge_every=every, split_merge_final=20, split_merge_final_mode="none",
                                       split_merge_final_hold=final_hold),
                     schedule=ScheduleConfig(iterations=40))
     with pytest.raises(UserError, match="--split-merge-final-mode none"):
-        _validate_split_merge(cfg, k=10)
+        split_merge_flags(cfg, k=10)
 
 
 @pytest.mark.parametrize("cross_pair, moved", [((1, 2), True), ((2, 1), True), ((0, 1), False)])

@@ -17,7 +17,7 @@ import numpy as np
 from gan_em_tf import data as data_lib
 from gan_em_tf import metrics, networks
 from gan_em_tf.config import LABELS_ONLY_LR, LABELS_ONLY_STEPS, TrainConfig
-from gan_em_tf.errors import UserError
+from gan_em_tf.gan_em import checks
 from gan_em_tf.gan_em.loop import make_optimizer
 from gan_em_tf.gan_em.models import LabelStep
 
@@ -37,15 +37,6 @@ def fit_predict(split: data_lib.LabelledSplit, classes: int, train: TrainConfig,
     return enet.predict(split.heldout.x, batch_size=500, verbose=0).argmax(axis=1)
 
 
-def check(ds: data_lib.Dataset, n_labels: int, steps: int, lr: float) -> None:
-    """One-line errors for what :func:`run` cannot do, before anything is trained."""
-    if steps < 1:
-        raise UserError(f"--label-steps must be a positive integer, got {steps}")
-    if not lr > 0:
-        raise UserError(f"--lr must be positive, got {lr}")
-    data_lib.labelled_indices_of(ds, n_labels, seed=0)  # labels exist, enough of them per class (no copy)
-
-
 def run(ds: data_lib.Dataset, heldout: data_lib.Dataset | None, n_labels: int, seeds: list[int], train: TrainConfig,
         steps: int = LABELS_ONLY_STEPS, lr: float = LABELS_ONLY_LR) -> dict:
     """Classification scores on the held-out data per seed and their mean ± sd.
@@ -53,7 +44,7 @@ def run(ds: data_lib.Dataset, heldout: data_lib.Dataset | None, n_labels: int, s
     The preset gives the E-net (BatchNorm or not), the batch size and the optimizer
     (Adam with its β1, or RMSprop); ``lr`` replaces its E-net rate (see :data:`config.LABELS_ONLY_LR`).
     """
-    check(ds, n_labels, steps, lr)
+    checks.labels_only_flags(ds, n_labels, steps, lr)
     per_seed = []
     for seed in seeds:
         split = data_lib.split_labelled(ds, n_labels, seed, heldout)

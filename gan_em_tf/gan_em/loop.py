@@ -25,10 +25,10 @@ import tensorflow as tf
 
 from gan_em_tf import data as data_lib
 from gan_em_tf import embedding, metrics, networks, plots, rundir
-from gan_em_tf.config import FINAL_MOVE_MODES, SPLIT_MERGE_MODES, SUPERVISION_CHECK, RunConfig
+from gan_em_tf.config import SUPERVISION_CHECK, RunConfig
 from gan_em_tf.distribute import make_strategy
 from gan_em_tf.errors import UserError
-from gan_em_tf.gan_em import split_merge
+from gan_em_tf.gan_em import checks, split_merge
 from gan_em_tf.gan_em.models import EStep, LabelStep, MStep
 
 SAMPLES_PER_ROW = 10
@@ -401,10 +401,6 @@ class _Task:
         self.rest = None  # mask of the unlabelled training samples when they are the held-out data
         if cfg.semi_supervised:
             split = data_lib.split_labelled(ds, cfg.supervision.labels, cfg.runtime.seed, heldout)
-            classes = np.unique(ds.y)
-            if len(classes) != cfg.clusters or classes.max() != cfg.clusters - 1:
-                raise UserError(f"--labels: the E-net's outputs are the class ids, so --clusters must equal the "
-                                f"{len(classes)} classes; pass --clusters {len(classes)}")
             self.labelled = (split.x_labelled, split.y_labelled)
             self.heldout, self.rest = split.heldout, split.rest
 
@@ -422,96 +418,6 @@ class _Task:
         return {}
 
 
-def _validate_split_merge(cfg: RunConfig, k: int) -> None:
-    """One-line errors for --split-merge-* flags that contradict each other or the run."""
-    t = cfg.train
-    if t.split_merge_every < 0:
-        raise UserError(f"--split-merge-every must be 0 (off) or positive, got {t.split_merge_every}")
-    if t.split_merge_start < 0:
-        raise UserError(f"--split-merge-start must be 0 or positive, got {t.split_merge_start}")
-    if t.split_merge_whiten < 0:
-        raise UserError(f"--split-merge-whiten must be 0 (raw features) or positive, "
-                        f"got {t.split_merge_whiten}")
-    if t.split_merge_mode not in SPLIT_MERGE_MODES:
-        raise UserError(f"--split-merge-mode must be one of {', '.join(SPLIT_MERGE_MODES)}, "
-                        f"got {t.split_merge_mode!r}")
-    if t.split_merge_m_epochs < 0:
-        raise UserError(f"--split-merge-m-epochs must be 0 (use --m-epochs) or positive, "
-                        f"got {t.split_merge_m_epochs}")
-    if t.split_merge_hold < 0:
-        raise UserError(f"--split-merge-hold must be 0 (off) or positive, got {t.split_merge_hold}")
-    if t.split_merge_hold and not t.split_merge_every:
-        raise UserError("--split-merge-hold needs --split-merge-every N (no moves are made without it)")
-    if t.split_merge_every and t.split_merge_hold >= t.split_merge_every:
-        raise UserError(f"--split-merge-hold {t.split_merge_hold} must be smaller than --split-merge-every "
-                        f"{t.split_merge_every} (E(x) would never update w between moves)")
-    moves = t.split_merge_every or t.split_merge_final or t.grow_from
-    if t.split_merge_m_epochs and not moves:
-        raise UserError("--split-merge-m-epochs needs --split-merge-every N, --split-merge-final F or --grow-from "
-                        "K0 (no moves are made without one)")
-    if t.split_merge_protect_new and t.split_merge_mode != "smem":
-        raise UserError("--split-merge-protect-new acts on smem moves (pair and cross moves free no column); "
-                        "drop it or use --split-merge-mode smem")
-    if t.split_merge_protect_new and not t.split_merge_every:
-        raise UserError("--split-merge-protect-new needs --split-merge-every N (the moves are off without it)")
-    if t.split_merge_start and not t.split_merge_every:
-        raise UserError("--split-merge-start needs --split-merge-every N (the moves are off without it)")
-    if t.split_merge_every and t.split_merge_mode in ("smem", "alternate") and k < 3:
-        raise UserError(f"--split-merge-every needs --clusters of at least 3 (split one, merge two), got {k}; "
-                        "--split-merge-mode pair or cross works with 2")
-    if t.split_merge_every and cfg.semi_supervised:
-        raise UserError("--split-merge-every is for clustering; with --labels the clusters are the classes, "
-                        "drop one of the two flags")
-    if t.split_merge_final < 0:
-        raise UserError(f"--split-merge-final must be 0 (off) or an EM iteration, got {t.split_merge_final}")
-    if t.split_merge_final_hold < 0:
-        raise UserError(f"--split-merge-final-hold must be 0 (off) or positive, got {t.split_merge_final_hold}")
-    if not t.split_merge_final:
-        if t.split_merge_final_hold:
-            raise UserError("--split-merge-final-hold needs --split-merge-final F (the last move it holds)")
-        return
-    if t.split_merge_final_mode not in FINAL_MOVE_MODES:
-        raise UserError(f"--split-merge-final-mode must be one of {', '.join(FINAL_MOVE_MODES)}, "
-                        f"got {t.split_merge_final_mode!r}")
-    if t.split_merge_final_mode == "none" and (t.split_merge_final_hold or not t.split_merge_every):
-        raise UserError("--split-merge-final-mode none makes no last move: it stops the moves of "
-                        "--split-merge-every N at --split-merge-final F, so it needs --split-merge-every and no "
-                        "--split-merge-final-hold")
-    if t.split_merge_every and t.split_merge_final <= (t.split_merge_start or t.split_merge_every):
-        raise UserError(f"--split-merge-final {t.split_merge_final} must come after the first move every N "
-                        f"(--split-merge-start {t.split_merge_start}, --split-merge-every {t.split_merge_every})")
-    if t.split_merge_final + t.split_merge_final_hold >= cfg.schedule.iterations:
-        raise UserError(f"--split-merge-final {t.split_merge_final} plus --split-merge-final-hold "
-                        f"{t.split_merge_final_hold} must be below --iterations {cfg.schedule.iterations} "
-                        "(E(x) must update w after the last move)")
-    if t.split_merge_final_mode == "smem" and k < 3:
-        raise UserError(f"--split-merge-final-mode smem needs --clusters of at least 3, got {k}; use pair or cross")
-    if cfg.semi_supervised:
-        raise UserError("--split-merge-final is for clustering; with --labels the clusters are the classes, "
-                        "drop one of the two flags")
-
-
-def _validate_growth(cfg: RunConfig, k: int) -> None:
-    """One-line errors for --grow-* flags that contradict each other or the run."""
-    t = cfg.train
-    if not t.grow_from:
-        if t.grow_after or t.grow_hold:
-            raise UserError("--grow-after and --grow-hold need --grow-from K0 (the clusters to start with)")
-        return
-    if not 2 <= t.grow_from < k:
-        raise UserError(f"--grow-from must be at least 2 and below --clusters {k}, got {t.grow_from}")
-    if t.grow_hold < 0:
-        raise UserError(f"--grow-hold must be 0 (off) or positive, got {t.grow_hold}")
-    if not 1 <= t.grow_after or t.grow_after + t.grow_hold >= cfg.schedule.iterations:
-        raise UserError(f"--grow-after must be an EM iteration from 1 with --grow-after + --grow-hold below "
-                        f"--iterations {cfg.schedule.iterations}, got {t.grow_after} + {t.grow_hold}")
-    if t.split_merge_mode in ("smem", "alternate") and t.split_merge_every and t.grow_from < 3:
-        raise UserError(f"--split-merge-every needs at least 3 clusters (split one, merge two), but --grow-from "
-                        f"{t.grow_from} starts with {t.grow_from}")
-    if cfg.semi_supervised or t.init == "kmeans":
-        raise UserError("--grow-from is for clustering from the uniform start; drop it, or --labels / --init kmeans")
-
-
 def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Dataset | None = None,
         export: bool = True, log=print, heldout: data_lib.Dataset | None = None) -> dict:
     """Train GAN-EM on the configured data, writing everything into ``run_dir``.
@@ -522,27 +428,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
     """
     ds = dataset if dataset is not None else data_lib.load(cfg.data)
     k, n = cfg.clusters, len(ds)
-    if k < 2:
-        raise UserError(f"--clusters must be at least 2, got {k}")
-    if k > n:
-        raise UserError(f"--clusters {k} is larger than the {n} samples; lower --clusters")
-    if not 0 < cfg.train.lr_decay <= 1:
-        raise UserError(f"--lr-decay must be in (0, 1], got {cfg.train.lr_decay}")
-    if not cfg.train.net_width > 0:
-        raise UserError(f"--net-width must be a positive multiplier, got {cfg.train.net_width}")
-    if cfg.embed_dim < 0:
-        raise UserError(f"--embed-dim must be positive, got {cfg.embed_dim}")
-    if cfg.train.e_augment and len(ds.shape) != 3:
-        raise UserError(f"--e-augment jitters images, but {ds.name} holds vectors of shape {tuple(ds.shape)}; "
-                        f"drop --e-augment")
-    _validate_split_merge(cfg, k)
-    _validate_growth(cfg, k)
-    if not 0 <= cfg.supervision.epsilon < 1:
-        raise UserError(f"--epsilon must be in [0, 1), got {cfg.supervision.epsilon}")
-    if cfg.supervision.max_steps < 1:
-        raise UserError(f"--label-steps must be a positive integer, got {cfg.supervision.max_steps}")
-    if cfg.supervision.lr is not None and not cfg.supervision.lr > 0:
-        raise UserError(f"--label-lr must be a positive learning rate, got {cfg.supervision.lr}")
+    checks.validate(cfg, ds)
     task = _Task(cfg, ds, heldout)
     if cfg.runtime.deterministic:
         tf.config.experimental.enable_op_determinism()
