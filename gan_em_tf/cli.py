@@ -151,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--split-merge-final-mode", choices=FINAL_MOVE_MODES,
                    help="with --split-merge-final: the kind of the last move, as in --split-merge-mode; "
                         "cross-if-correlated: the cross move only where the pair it picks is also the pair whose "
-                        "posteriors correlate most, else none; none: no last move, the moves every N just stop "
+                        "posteriors correlate most, else none; cross-graph: the cross move's pair, dealt out again "
+                        "by a spectral cut of the 5-nearest-neighbour graph of its images (top 50 principal "
+                        "components) instead of D's features; none: no last move, the moves every N just stop "
                         "before F (default: cross)")
     g.add_argument("--split-merge-final-hold", type=int, metavar="H",
                    help="with --split-merge-final: w keeps the last move's labels for H EM iterations, as "

@@ -25,8 +25,9 @@ from gan_em_tf.errors import UserError
 STRATEGIES = ("auto", "mirrored", "default")
 SPLIT_MERGE_MODES = ("smem", "pair", "cross", "alternate")  # --split-merge-mode; gan_em/split_merge.py says what each does
 # --split-merge-final-mode: one move (nothing to alternate); cross-if-correlated makes the cross move only where
-# its pair is also the most correlated one; none makes no move (the moves every N just stop)
-FINAL_MOVE_MODES = ("smem", "pair", "cross", "cross-if-correlated", "none")
+# its pair is also the most correlated one; cross-graph re-splits the cross move's pair by a cut of its images'
+# k-NN graph; none makes no move (the moves every N just stop)
+FINAL_MOVE_MODES = ("smem", "pair", "cross", "cross-if-correlated", "cross-graph", "none")
 SUPERVISION_CHECK = 20  # labelled-set steps between two checks of the E-net's error on them (§5.3)
 # gan-em baseline --method labels-only: steps and Adam rate. GAN-EM's own E-net rate (authors: 6e-5)
 # under-trains the E-net on labels alone: MNIST-test, 1000 labels, seed 0, 3000 steps, error 7.8 % (6e-5),
@@ -80,7 +81,7 @@ class TrainConfig:
     split_merge_hold: int = 0  # H > 0: w keeps a move's labels through the H EM iterations after it (no E(x) update)
     split_merge_protect_new: bool = False  # True: the column a move fills is not merged away by the next move
     split_merge_final: int = 0  # F > 0: one last move after EM iteration F, none after it (moves every N stop)
-    split_merge_final_mode: str = "cross"  # the kind of that last move: smem | pair | cross
+    split_merge_final_mode: str = "cross"  # the kind of that last move: one of FINAL_MOVE_MODES
     split_merge_final_hold: int = 0  # w keeps the last move's labels through this many EM iterations after it
     grow_from: int = 0  # K0 > 0: only the first K0 clusters are used up to EM iteration T, then split into K
     grow_after: int = 0  # T: the EM iteration after which the K0 clusters are split until all K are used

@@ -211,6 +211,7 @@ def test_the_final_move_is_held_for_split_merge_final_hold_iterations():
     (5, 3, 6, 0, 0, 3),  # a longer one: only what was left
     (5, 3, 1, 4, 6, 3),  # after the final move: its hold is the one that counts
     (5, 3, 6, 4, 1, 1),
+    (4, 6, 1, 4, 6, 6),  # the checkpoint of iteration F itself, written after the final move (was 1: the hold lost)
     (3, 3, 1, 4, 6, 1),  # before it: the hold of the moves every N
 ])
 def test_restore_holds_w_no_longer_than_the_runs_own_hold(monkeypatch, iteration, saved, hold, final, final_hold,
@@ -322,6 +323,48 @@ def test_cross_pairing_joins_the_matching_halves_of_two_clusters_that_share_two_
     moved = split_merge.resplit_pair(w, i, j, second).argmax(axis=1)
     assert len(set(moved[in_pair & (group == "A")])) == 1 and len(set(moved[in_pair & (group == "B")])) == 1
     np.testing.assert_array_equal(moved[assign == 2], 2)
+
+
+def test_graph_halves_parts_two_long_chains_that_2_means_cuts_across():
+    """Two parallel rows of points, each longer than the gap between them: 2-means cuts both rows in the middle,
+    the cut of the 5-NN graph parts one row from the other (``--split-merge-final-mode cross-graph``)."""
+    rng = np.random.default_rng(0)
+    along = rng.uniform(0, 10, 120)
+    row = np.arange(120) % 2 == 0  # the class: which row a point lies on
+    images = np.stack([along, np.where(row, 1.5, 0.0) + rng.normal(0, 0.05, 120)], axis=1).reshape(120, 2, 1)
+    cut = split_merge.graph_halves(images, seed=0)
+    assert np.array_equal(cut, row) or np.array_equal(cut, ~row)
+    two_means = split_merge.halves(images.reshape(120, 2), seed=0)
+    assert 0.35 < np.mean(two_means == row) < 0.65  # the baseline the graph cut beats
+
+
+def test_cross_graph_final_move_deals_the_cross_pair_out_by_the_graph_cut(monkeypatch):
+    from test_models import _tiny_gan_em
+    from gan_em_tf.config import ScheduleConfig
+    from gan_em_tf.gan_em import loop
+
+    model, x = _tiny_gan_em(ScheduleConfig(iterations=6, m_epochs=1, e_steps=2), clusters=3, split_merge_every=1,
+                            split_merge_mode="pair", split_merge_final=2, split_merge_final_hold=3,
+                            split_merge_final_mode="cross-graph")
+    n = len(x)
+    w = np.zeros((n, 3), np.float32)
+    w[:4, 0], w[4:10, 1], w[10:, 2] = 1.0, 1.0, 1.0
+    model.w, model.iteration = w, 2
+    cross_second = np.zeros(n, bool)
+    monkeypatch.setattr(loop.split_merge, "cross_pairing", lambda *args: (1, 2, cross_second))
+    seen = {}
+
+    def cut(images, seed):  # the first three images of the pooled pair form one side of the cut
+        seen["images"] = len(images)
+        return np.arange(len(images)) < 3
+    monkeypatch.setattr(loop.split_merge, "graph_halves", cut)
+    row = {}
+    assert model.make_due_move(x, row)
+    assert seen["images"] == n - 4  # the images of clusters 1 and 2 only
+    assign = model.w.argmax(axis=1)
+    np.testing.assert_array_equal(assign[:4], 0)
+    assert len(set(assign[4:7])) == 1 and set(assign[7:]) == {3 - assign[4]}  # images 4-6 on one side, the rest
+    assert int(model.state()["sm_hold_left"]) == 3
 
 
 def test_cross_pairing_needs_two_clusters_with_two_members():

@@ -253,7 +253,7 @@ class GanEm:
         w = self.w[:, :used]
         assign = w.argmax(axis=1)
         mode, seed, whiten = self.move_mode(), self.cfg.runtime.seed, self.cfg.train.split_merge_whiten
-        if mode in ("cross", "cross-if-correlated"):
+        if mode in ("cross", "cross-if-correlated", "cross-graph"):
             pairing = split_merge.cross_pairing(assign, features, used, seed, whiten)
             if pairing is None:  # w has collapsed onto one cluster: no move
                 return {}
@@ -262,6 +262,10 @@ class GanEm:
                 # the two label-free choosers disagree: on MNIST-test such cross moves were wrong (RESULTS.md)
                 return {"sm_declined": 1.0, "sm_merge_into": float(i), "sm_freed": float(j)}
             k = i  # logged like a pair re-split
+            if mode == "cross-graph":  # the same pair, dealt out again by a cut of its images' k-NN graph
+                members = np.flatnonzero((assign == i) | (assign == j))
+                second = np.zeros(len(x), bool)
+                second[members[split_merge.graph_halves(x[members], seed)]] = True
         else:
             if mode == "pair":
                 i, j = split_merge.pair_to_resplit(w)
@@ -301,8 +305,10 @@ class GanEm:
         self.sm_filled = int(state.get("sm_filled", -1))  # checkpoints before --split-merge-protect-new lack it
         # older checkpoints lack it; a branch or resume with a shorter --split-merge-hold holds no longer than that
         t = self.cfg.train
-        own_hold = t.split_merge_final_hold if t.split_merge_final and self.iteration > t.split_merge_final \
-            else t.split_merge_hold  # the hold of the last move this run's schedule made by now
+        # the hold of the last move this run's schedule made by now; the checkpoint of iteration F is written after
+        # the final move, so from F on that move's hold is the one that counts
+        own_hold = t.split_merge_final_hold if t.split_merge_final and self.iteration >= t.split_merge_final \
+            else t.split_merge_hold
         if t.grow_from and self.iteration >= t.grow_after:
             own_hold = max(own_hold, t.grow_hold)  # a cap: the growth's hold may be the one still running
         self.sm_hold_left = min(int(state.get("sm_hold_left", 0)), own_hold)

@@ -31,6 +31,12 @@ split in two, the pair whose split directions (difference of the halves' centroi
 align most, |cos|, is chosen, and each half of i is joined with the half of j on the
 same side of j's split: the 7s of both clusters in one, the 9s in the other.
 
+``--split-merge-final-mode cross-graph`` takes the cross move's pair but deals it out again by
+:func:`graph_halves`, a spectral split of the pooled images' k-NN graph, not by D's features. On MNIST-test
+two clusters can each hold 7s and 9s about two to one, and their 2-means halves in D's features (or in the
+pixels) then follow style, not digit, so the cross move leaves them as they were; the images' nearest
+neighbours mostly share a digit, and a cut of their graph parts 7s from 9s better (RESULTS.md).
+
 ``--split-merge-hold H`` (in :class:`~gan_em_tf.gan_em.loop.GanEm`) keeps the moved w
 through the next H EM iterations instead of replacing it by E(x): G's classes follow a
 re-pairing only over several passes, and an E-net trained on a G that still draws both
@@ -46,6 +52,8 @@ All functions here are pure NumPy on (w, logits, features) so they can be tested
 hand-made cases; :meth:`GanEm.split_merge_move` feeds them the networks' outputs.
 """
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -190,6 +198,30 @@ def halves(features: np.ndarray, seed: int, whiten: int = 0) -> np.ndarray:
     if len(features) < 2:
         return np.zeros(len(features), bool)
     labels = KMeans(2, n_init=5, random_state=seed).fit_predict(split_space(features, seed, whiten))
+    smaller = int(np.bincount(labels, minlength=2).argmin())
+    return labels == smaller
+
+
+def graph_halves(images: np.ndarray, seed: int, neighbors: int = 5, dims: int = 50) -> np.ndarray:
+    """Boolean mask of the smaller of two groups that spectral clustering finds in the ``neighbors``-NN graph of
+    ``images`` (each flattened, then projected on its top ``dims`` principal components).
+
+    2-means cuts a group along its widest spread; a graph cut follows the chains of near neighbours, so it parts
+    two classes that each vary more in style than they differ from each other, as long as an image's nearest
+    neighbours mostly share its class (``--split-merge-final-mode cross-graph``).
+    """
+    from sklearn.cluster import SpectralClustering
+    from sklearn.decomposition import PCA
+
+    flat = images.reshape(len(images), -1)
+    if len(flat) <= neighbors + 1:
+        return np.zeros(len(flat), bool)
+    dims = min(dims, len(flat) - 1, flat.shape[1])
+    points = PCA(dims, random_state=seed).fit_transform(flat)
+    with warnings.catch_warnings():  # a graph in two pieces is the easiest case of all, not a problem
+        warnings.filterwarnings("ignore", message="Graph is not fully connected")
+        labels = SpectralClustering(2, affinity="nearest_neighbors", n_neighbors=neighbors,
+                                    random_state=seed).fit_predict(points)
     smaller = int(np.bincount(labels, minlength=2).argmin())
     return labels == smaller
 
