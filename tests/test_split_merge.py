@@ -180,7 +180,8 @@ def test_cross_if_correlated_moves_only_where_the_cross_pair_is_the_most_correla
     w[:4, 0], w[4:, 1], w[4:, 2] = 1.0, 0.5, 0.5
     model.w, model.iteration = w, 2
     second = np.arange(16) % 2 == 0
-    monkeypatch.setattr(loop.split_merge, "cross_pairing", lambda *args: (*cross_pair, second))
+    monkeypatch.setattr(loop.split_merge, "aligned_pair", lambda *args: (*cross_pair, 0.9, {}))
+    monkeypatch.setattr(loop.split_merge, "cross_mask", lambda *args: second)
     row = {}
     assert model.make_due_move(x, row)
     assert ("sm_declined" not in row) == moved and int(model.state()["sm_hold_left"]) == (3 if moved else 0)
@@ -299,7 +300,7 @@ def test_pair_resplit_that_agrees_with_the_pair_keeps_each_half_in_its_column():
 
 
 @pytest.mark.parametrize("a_first", [True, False])
-def test_cross_pairing_joins_the_matching_halves_of_two_clusters_that_share_two_groups(a_first):
+def test_aligned_pair_and_cross_mask_join_the_matching_halves_of_two_clusters_that_share_two_groups(a_first):
     """Clusters 0 and 1 each hold groups A and B (A at +5, B at -5 along feature 0; cluster 1 shifted along
     feature 1, as D's features shift each cluster); cluster 2 splits along feature 2. The re-pairing picks 0+1 and
     puts all of A in one column and all of B in the other, whichever half of each cluster is the smaller."""
@@ -313,7 +314,8 @@ def test_cross_pairing_joins_the_matching_halves_of_two_clusters_that_share_two_
     feats[assign == 1, 1] += 20
     feats[group == "C", 2] += 5
     feats[group == "D", 2] -= 5
-    i, j, second = split_merge.cross_pairing(assign, feats, 3, seed=0)
+    i, j, cos, smaller_half = split_merge.aligned_pair(assign, feats, 3, seed=0)
+    second = split_merge.cross_mask(assign, smaller_half, i, j, cos)
     assert (i, j) == (0, 1)
     assert not second[assign == 2].any()
     in_pair = assign < 2
@@ -350,8 +352,7 @@ def test_cross_graph_final_move_deals_the_cross_pair_out_by_the_graph_cut(monkey
     w = np.zeros((n, 3), np.float32)
     w[:4, 0], w[4:10, 1], w[10:, 2] = 1.0, 1.0, 1.0
     model.w, model.iteration = w, 2
-    cross_second = np.zeros(n, bool)
-    monkeypatch.setattr(loop.split_merge, "cross_pairing", lambda *args: (1, 2, cross_second))
+    monkeypatch.setattr(loop.split_merge, "aligned_pair", lambda *args: (1, 2, 0.9, {}))
     seen = {}
 
     def cut(images, seed):  # the first three images of the pooled pair form one side of the cut
@@ -367,10 +368,10 @@ def test_cross_graph_final_move_deals_the_cross_pair_out_by_the_graph_cut(monkey
     assert int(model.state()["sm_hold_left"]) == 3
 
 
-def test_cross_pairing_needs_two_clusters_with_two_members():
+def test_aligned_pair_needs_two_clusters_with_two_members():
     assign = np.array([0, 0, 0, 1])
     feats = np.random.default_rng(0).normal(size=(4, 2))
-    assert split_merge.cross_pairing(assign, feats, 2, seed=0) is None
+    assert split_merge.aligned_pair(assign, feats, 2, seed=0) is None
 
 
 def test_grow_splits_the_then_largest_cluster_into_each_empty_column():

@@ -254,18 +254,20 @@ class GanEm:
         assign = w.argmax(axis=1)
         mode, seed, whiten = self.move_mode(), self.cfg.runtime.seed, self.cfg.train.split_merge_whiten
         if mode in ("cross", "cross-if-correlated", "cross-graph"):
-            pairing = split_merge.cross_pairing(assign, features, used, seed, whiten)
-            if pairing is None:  # w has collapsed onto one cluster: no move
+            pair = split_merge.aligned_pair(assign, features, used, seed, whiten)
+            if pair is None:  # w has collapsed onto one cluster: no move
                 return {}
-            i, j, second = pairing
+            i, j, cos, smaller_half = pair
+            k = i  # logged like a pair re-split
             if mode == "cross-if-correlated" and {i, j} != set(split_merge.pair_to_resplit(w)):
                 # the two label-free choosers disagree: on MNIST-test such cross moves were wrong (RESULTS.md)
                 return {"sm_declined": 1.0, "sm_merge_into": float(i), "sm_freed": float(j)}
-            k = i  # logged like a pair re-split
             if mode == "cross-graph":  # the same pair, dealt out again by a cut of its images' k-NN graph
                 members = np.flatnonzero((assign == i) | (assign == j))
                 second = np.zeros(len(x), bool)
                 second[members[split_merge.graph_halves(x[members], seed)]] = True
+            else:
+                second = split_merge.cross_mask(assign, smaller_half, i, j, cos)
         else:
             if mode == "pair":
                 i, j = split_merge.pair_to_resplit(w)

@@ -167,12 +167,13 @@ def cross_mask(assign: np.ndarray, smaller_half: dict[int, np.ndarray], i: int, 
     return second
 
 
-def cross_pairing(assign: np.ndarray, features: np.ndarray, k: int, seed: int,
-                  whiten: int = 0) -> tuple[int, int, np.ndarray] | None:
-    """(i, j, second) for a cross re-pairing (``--split-merge-mode cross``): each cluster with two or more members
-    is split by :func:`halves`; (i, j) is the :func:`most_aligned_pair`; ``second`` is its :func:`cross_mask`.
-    None when fewer than two clusters have two members (nothing to re-pair).
-    """
+def aligned_pair(assign: np.ndarray, features: np.ndarray, k: int, seed: int,
+                 whiten: int = 0) -> tuple[int, int, float, dict[int, np.ndarray]] | None:
+    """The pair a cross re-pairing (``--split-merge-mode cross``) deals out again: (i, j, cos, smaller_half).
+
+    Each cluster with two or more members is split by :func:`halves` (``smaller_half[c]``: the sample indices of
+    c's smaller half); (i, j, cos) is their :func:`most_aligned_pair`, and :func:`cross_mask` the new parting.
+    None when fewer than two clusters have two members (nothing to re-pair)."""
     smaller_half, directions = {}, {}
     for c in range(k):
         members = np.flatnonzero(assign == c)
@@ -182,8 +183,7 @@ def cross_pairing(assign: np.ndarray, features: np.ndarray, k: int, seed: int,
             directions[c] = split_direction(features[members], half)
     if len(directions) < 2:
         return None
-    i, j, cos = most_aligned_pair(directions)
-    return i, j, cross_mask(assign, smaller_half, i, j, cos)
+    return (*most_aligned_pair(directions), smaller_half)
 
 
 def halves(features: np.ndarray, seed: int, whiten: int = 0) -> np.ndarray:
@@ -197,9 +197,7 @@ def halves(features: np.ndarray, seed: int, whiten: int = 0) -> np.ndarray:
 
     if len(features) < 2:
         return np.zeros(len(features), bool)
-    labels = KMeans(2, n_init=5, random_state=seed).fit_predict(split_space(features, seed, whiten))
-    smaller = int(np.bincount(labels, minlength=2).argmin())
-    return labels == smaller
+    return _smaller_group(KMeans(2, n_init=5, random_state=seed).fit_predict(split_space(features, seed, whiten)))
 
 
 def graph_halves(images: np.ndarray, seed: int, neighbors: int = 5, dims: int = 50) -> np.ndarray:
@@ -211,19 +209,21 @@ def graph_halves(images: np.ndarray, seed: int, neighbors: int = 5, dims: int = 
     neighbours mostly share its class (``--split-merge-final-mode cross-graph``).
     """
     from sklearn.cluster import SpectralClustering
-    from sklearn.decomposition import PCA
 
     flat = images.reshape(len(images), -1)
     if len(flat) <= neighbors + 1:
         return np.zeros(len(flat), bool)
-    dims = min(dims, len(flat) - 1, flat.shape[1])
-    points = PCA(dims, random_state=seed).fit_transform(flat)
+    points = principal_components(flat, dims, seed, unit_variance=False)
     with warnings.catch_warnings():  # a graph in two pieces is the easiest case of all, not a problem
         warnings.filterwarnings("ignore", message="Graph is not fully connected")
         labels = SpectralClustering(2, affinity="nearest_neighbors", n_neighbors=neighbors,
                                     random_state=seed).fit_predict(points)
-    smaller = int(np.bincount(labels, minlength=2).argmin())
-    return labels == smaller
+    return _smaller_group(labels)
+
+
+def _smaller_group(labels: np.ndarray) -> np.ndarray:
+    """Boolean mask of the rarer of two labels 0/1 (label 0 on a tie)."""
+    return labels == int(np.bincount(labels, minlength=2).argmin())
 
 
 def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int, whiten: int = 0
@@ -247,8 +247,14 @@ def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int, whiten: in
 
 def split_space(features: np.ndarray, seed: int, whiten: int = 0) -> np.ndarray:
     """The space :func:`halves` clusters in: the top ``whiten`` principal components of ``features``, each
-    scaled to unit variance (at most one fewer than the rows), or the features themselves for 0."""
+    scaled to unit variance, or the features themselves for 0."""
+    return principal_components(features, whiten, seed, unit_variance=True) if whiten > 0 else features
+
+
+def principal_components(points: np.ndarray, dims: int, seed: int, unit_variance: bool) -> np.ndarray:
+    """``points`` projected on their top ``dims`` principal components (at most one fewer than the rows and no
+    more than the columns; the points themselves when that leaves none), each scaled to unit variance if asked."""
     from sklearn.decomposition import PCA
 
-    dims = min(whiten, len(features) - 1, features.shape[1])
-    return PCA(dims, whiten=True, random_state=seed).fit_transform(features) if dims > 0 else features
+    dims = min(dims, len(points) - 1, points.shape[1])
+    return PCA(dims, whiten=unit_variance, random_state=seed).fit_transform(points) if dims > 0 else points
