@@ -264,8 +264,7 @@ class GanEm:
                 return {"sm_declined": 1.0, "sm_merge_into": float(i), "sm_freed": float(j)}
             if mode == "cross-graph":  # the same pair, dealt out again by a cut of its images' k-NN graph
                 members = np.flatnonzero((assign == i) | (assign == j))
-                second = np.zeros(len(x), bool)
-                second[members[split_merge.graph_halves(x[members], seed)]] = True
+                second = _members_mask(len(x), members, split_merge.graph_halves(x[members], seed))
             else:
                 second = split_merge.cross_mask(assign, smaller_half, i, j, cos)
         else:
@@ -277,8 +276,7 @@ class GanEm:
                 protect = (self.sm_filled,) if self.cfg.train.split_merge_protect_new and self.sm_filled >= 0 else ()
                 k, i, j = split_merge.choose_move(w, logits[:, :used], protect=protect)
                 members = np.flatnonzero(assign == k)
-            second = np.zeros(len(x), bool)
-            second[members[split_merge.halves(features[members], seed, whiten=whiten)]] = True
+            second = _members_mask(len(x), members, split_merge.halves(features[members], seed, whiten=whiten))
         if mode == "smem":
             w = split_merge.apply_move(w, k, i, j, second)
             self.sm_filled = j
@@ -323,6 +321,13 @@ class GanEm:
         c = np.repeat(np.arange(self.k), per_cluster)
         imgs = self.generator.predict([z, np.eye(self.k, dtype=np.float32)[c]], verbose=0)
         return imgs.reshape((self.k, per_cluster) + self.shape)
+
+
+def _members_mask(n: int, members: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """[n] bool mask of the images ``members[half]``: the half of a split that moves to the other column."""
+    mask = np.zeros(n, bool)
+    mask[members[half]] = True
+    return mask
 
 
 def _is_final_move(train, iteration: int) -> bool:
