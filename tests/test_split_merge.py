@@ -395,6 +395,25 @@ def test_grow_splits_the_then_largest_cluster_into_each_empty_column():
     np.testing.assert_allclose(grown[moved, 1], 0.1)
 
 
+def test_grow_also_fills_a_column_that_emptied_before_the_growth():
+    rng = np.random.default_rng(0)
+    blobs = [(0, 0), (10, 0), (0, 50), (10, 50)]  # cluster 0 = blobs 0 + 1 (20 + 20); cluster 2 = blobs 2 + 3 (15 + 15)
+    sizes = [20, 20, 15, 15]
+    feats = np.concatenate([rng.normal(c, 0.3, (n, 2)) for c, n in zip(blobs, sizes)])
+    blob = np.repeat(np.arange(4), sizes)
+    w = np.zeros((70, 4), np.float32)  # column 1 lost its samples before the growth (no row's largest w)
+    w[blob < 2] = [0.95, 0.01, 0.04, 0.0]
+    w[blob >= 2] = [0.09, 0.01, 0.9, 0.0]
+    grown, splits = split_merge.grow(w, feats, k_from=3, seed=0)
+    assert splits == [(0, 1), (2, 3)]  # the emptied column first, from the largest cluster (40 > 30); then 30 > 20
+    np.testing.assert_allclose(grown.sum(axis=1), w.sum(axis=1))
+    assign = grown.argmax(axis=1)
+    for b in range(4):  # each blob lands whole in one column, and the four columns are four blobs
+        assert len(set(assign[blob == b])) == 1
+    assert sorted(set(assign)) == [0, 1, 2, 3]
+    np.testing.assert_allclose(grown[assign == 1, 1], 0.96)  # the parent's w added to the column's own
+
+
 def test_copy_class_makes_a_class_draw_and_score_as_its_source():
     from test_models import _tiny_gan_em
     from gan_em_tf import networks

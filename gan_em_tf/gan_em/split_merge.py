@@ -228,20 +228,25 @@ def _smaller_group(labels: np.ndarray) -> np.ndarray:
 
 def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int, whiten: int = 0
          ) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Fill w's columns k_from..K-1 (empty until now) by splitting clusters: column j takes the samples in the
-    smaller :func:`halves` group of the then largest cluster among columns 0..j-1, with their w of that cluster.
+    """Fill w's empty columns by splitting clusters: first any of columns 0..k_from-1 that no sample's w picks (a
+    cluster that emptied before the growth), then k_from..K-1 (empty until now). Each takes the samples in the
+    smaller :func:`halves` group of the then largest cluster among the columns filled so far, with their w of
+    that cluster.
 
     Returns the new w (every row keeps its sum) and the (parent, j) of each split, in order.
     """
     out, splits = w.copy(), []
-    for j in range(k_from, w.shape[1]):
-        assign = out[:, :j].argmax(axis=1)
-        parent = int(np.bincount(assign, minlength=j).argmax())
+    filled = np.zeros(w.shape[1], bool)
+    filled[:k_from] = np.bincount(w[:, :k_from].argmax(axis=1), minlength=k_from) > 0
+    for j in np.flatnonzero(~filled):
+        assign = np.where(filled, out, -np.inf).argmax(axis=1)
+        parent = int(np.bincount(assign, minlength=len(filled)).argmax())
         members = np.flatnonzero(assign == parent)
         moved = members[halves(features[members], seed, whiten=whiten)]
-        out[moved, j] = out[moved, parent]
+        out[moved, j] += out[moved, parent]
         out[moved, parent] = 0.0
-        splits.append((parent, j))
+        filled[j] = True
+        splits.append((parent, int(j)))
     return out, splits
 
 
