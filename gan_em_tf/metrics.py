@@ -35,12 +35,17 @@ def purity(labels, clusters) -> float:
     return float(contingency(labels, clusters).max(axis=1).sum() / len(labels))
 
 
+def clusters_used(clusters) -> int:
+    """How many different clusters an assignment puts at least one sample in."""
+    return int(len(np.unique(clusters)))
+
+
 def cluster_scores(labels, clusters, n_clusters: int | None = None) -> dict:
     """All scores of one assignment against the true labels."""
     labels = np.asarray(labels)
     clusters = np.asarray(clusters)
     n_classes = len(np.unique(labels))
-    k = n_clusters if n_clusters is not None else len(np.unique(clusters))
+    k = n_clusters if n_clusters is not None else clusters_used(clusters)
     acc = hungarian_acc(labels, clusters)
     pur = purity(labels, clusters)
     majority = k > n_classes

@@ -36,3 +36,10 @@ def test_random_assignment_scores_near_chance():
     y = rng.integers(0, 10, 5000)
     s = metrics.cluster_scores(y, rng.integers(0, 10, 5000), 10)
     assert s["acc"] < 0.15 and abs(s["ari"]) < 0.01 and s["nmi"] < 0.01
+
+
+def test_clusters_used_counts_only_clusters_that_hold_a_sample():
+    c = np.array([4, 4, 0, 7])  # of eight columns, 0, 4 and 7 hold samples
+    assert metrics.clusters_used(c) == 3
+    s = metrics.cluster_scores(np.array([0, 0, 1, 1]), c)  # k from the assignment: 3 > 2 classes
+    assert s["error_mapping"] == "majority"

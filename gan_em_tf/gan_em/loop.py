@@ -478,7 +478,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         model.make_due_move(ds.x, row)  # scores above are the E-step's w; a move changes w for the next M-step
         phi = model.phi[:cfg.train.grow_from] if "grown_to" in row else model.phi[:model.active_clusters]
         row.update(phi_min=float(phi.min()), phi_max=float(phi.max()),
-                   clusters_used=int(len(np.unique(assign))), seconds=time.time() - t0)
+                   clusters_used=metrics.clusters_used(assign), seconds=time.time() - t0)
         rows.append(row)
         rundir.save_checkpoint(run_dir, model.iteration, model.networks, model.optimizers, model.state(), rows,
                                keep_every=cfg.runtime.keep_every)
@@ -496,7 +496,7 @@ def finish(model: GanEm, ds, rows: list[dict], run_dir: str, seconds: float, exp
     np.save(os.path.join(run_dir, "assignments.npy"), assign)
     summary = {"clusters": cfg.clusters, "n_samples": len(ds), "seconds": round(seconds, 1),
                "seed": cfg.runtime.seed, "dataset": ds.name, "iterations": model.iteration,
-               "config": cfg.train.preset, "clusters_used": int(len(np.unique(assign)))}
+               "config": cfg.train.preset, "clusters_used": metrics.clusters_used(assign)}
     summary.update({key: None for key in ("acc", "nmi", "ari", "purity", "error")})
     summary.update(task.scores(model, ds, assign))
     if task.labelled is not None:

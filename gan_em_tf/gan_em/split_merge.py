@@ -98,11 +98,16 @@ def apply_move(w: np.ndarray, k: int, i: int, j: int, second_half: np.ndarray) -
     if len({k, i, j}) != 3:
         raise ValueError(f"split {k} and merge {i}+{j} must be three different clusters")
     out = w.copy()
-    out[:, i] += out[:, j]
-    out[:, j] = 0.0
-    out[second_half, j] = out[second_half, k]
-    out[second_half, k] = 0.0
+    _move_mass(out, np.ones(len(out), bool), j, i)
+    _move_mass(out, second_half, k, j)
     return out
+
+
+def _move_mass(w: np.ndarray, rows: np.ndarray, src: int, dst: int) -> None:
+    """In place: the ``rows`` (a mask or indices) add their w of cluster ``src`` to ``dst`` and drop it from ``src``
+    (each row keeps its sum)."""
+    w[rows, dst] += w[rows, src]
+    w[rows, src] = 0.0
 
 
 def pair_to_resplit(w: np.ndarray) -> tuple[int, int]:
@@ -243,8 +248,7 @@ def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int, whiten: in
         parent = int(np.bincount(assign, minlength=len(filled)).argmax())
         members = np.flatnonzero(assign == parent)
         moved = members[halves(features[members], seed, whiten=whiten)]
-        out[moved, j] += out[moved, parent]
-        out[moved, parent] = 0.0
+        _move_mass(out, moved, parent, j)
         filled[j] = True
         splits.append((parent, int(j)))
     return out, splits
