@@ -54,8 +54,8 @@ def _data_config(a):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gan_em_tf.config import (DEFAULT_PRESET, FINAL_MOVE_MODES, LABELS_ONLY_LR, LABELS_ONLY_STEPS, PRESETS,
-                                  SPLIT_MERGE_MODES, STRATEGIES)
+    from gan_em_tf.config import (DEFAULT_PRESET, FINAL_MOVE_MODES, GROW_SPLITS, LABELS_ONLY_LR, LABELS_ONLY_STEPS,
+                                  PRESETS, SPLIT_MERGE_MODES, STRATEGIES)
 
     parser = argparse.ArgumentParser(prog="gan-em", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -174,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--grow-hold", type=int, metavar="H",
                    help="with --grow-from: w keeps the split labels for H EM iterations after T instead of being "
                         "replaced by E(x), as --split-merge-hold does after a move (default: 0)")
+    g.add_argument("--grow-split", choices=GROW_SPLITS,
+                   help="with --grow-from: how the growth cuts the largest cluster in two: 2means (2-means on D's "
+                        "features, --split-merge-whiten applies) or graph (spectral cut of the 5-NN graph of D's "
+                        "features' top 50 principal components, which follows chains of near neighbours rather "
+                        "than the widest spread); may be changed by --resume / --branch-from before T "
+                        "(default: 2means)")
     g.add_argument("--weight-init", choices=("glorot", "normal"),
                    help="kernel initialisation of G, D and E: glorot (Keras' default) or normal, N(0, 0.02) as the "
                         "authors' code initialises its conv, transposed-conv and linear layers (default: glorot)")
@@ -294,7 +300,7 @@ def _train_config(a):
                  "d_fake_targets": a.fake_targets, "e_class_prior": a.e_class_prior, "init": a.init,
                  "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm, "e_augment": a.e_augment,
                  "reset_optimizers": a.reset_optimizers, "grow_from": a.grow_from, "grow_after": a.grow_after,
-                 "grow_hold": a.grow_hold,
+                 "grow_hold": a.grow_hold, "grow_split": a.grow_split,
                  "g_class_start": a.g_class_start, "weight_init": a.weight_init, "net_width": a.net_width,
                  **_split_merge_flags(a)}
     return dataclasses.replace(t, **_given(**overrides))
@@ -347,8 +353,8 @@ def _supervision_flags(a) -> dict:
 
 def _resumed_config(a, cfg):
     """The run's config.json with the few settings a resume may change: ``--iterations`` (extend or end the run
-    earlier), ``--epsilon``, ``--label-steps``, ``--label-lr``, ``--keep-every``, ``--e-augment`` and the split/merge
-    schedule, which only act on iterations still to come."""
+    earlier), ``--epsilon``, ``--label-steps``, ``--label-lr``, ``--keep-every``, ``--e-augment``, the split/merge
+    schedule and ``--grow-split``, which only act on iterations still to come."""
     from gan_em_tf import rundir
 
     done = rundir.completed_iterations(a.out)
@@ -356,7 +362,8 @@ def _resumed_config(a, cfg):
         raise UserError(f"--iterations {a.iterations}: {a.out} has already completed {done} EM "
                         f"iterations; pass at least {done}")
     cfg.schedule = dataclasses.replace(cfg.schedule, **_given(iterations=a.iterations))
-    cfg.train = dataclasses.replace(cfg.train, **_given(**_split_merge_flags(a), e_augment=a.e_augment))
+    cfg.train = dataclasses.replace(cfg.train, **_given(**_split_merge_flags(a), e_augment=a.e_augment,
+                                                         grow_split=a.grow_split))
     cfg.runtime = dataclasses.replace(cfg.runtime, **_given(keep_every=a.keep_every))
     cfg.supervision = dataclasses.replace(cfg.supervision, **_supervision_flags(a))
     return cfg  # the run writes it to config.json once it has checked it

@@ -28,6 +28,8 @@ SPLIT_MERGE_MODES = ("smem", "pair", "cross", "alternate")  # --split-merge-mode
 # its pair is also the most correlated one; cross-graph re-splits the cross move's pair by a cut of its images'
 # k-NN graph; none makes no move (the moves every N just stop)
 FINAL_MOVE_MODES = ("smem", "pair", "cross", "cross-if-correlated", "cross-graph", "none")
+# --grow-split: how the growth cuts a cluster in two: 2-means on D's features, or a cut of their k-NN graph
+GROW_SPLITS = ("2means", "graph")
 SUPERVISION_CHECK = 20  # labelled-set steps between two checks of the E-net's error on them (§5.3)
 # gan-em baseline --method labels-only: steps and Adam rate. GAN-EM's own E-net rate (authors: 6e-5)
 # under-trains the E-net on labels alone: MNIST-test, 1000 labels, seed 0, 3000 steps, error 7.8 % (6e-5),
@@ -86,6 +88,7 @@ class TrainConfig:
     grow_from: int = 0  # K0 > 0: only the first K0 clusters are used up to EM iteration T, then split into K
     grow_after: int = 0  # T: the EM iteration after which the K0 clusters are split until all K are used
     grow_hold: int = 0  # w keeps the split labels through this many EM iterations after T (no E(x) update)
+    grow_split: str = "2means"  # how the growth cuts a cluster in two: one of GROW_SPLITS
     weight_init: str = "glorot"  # glorot (Keras default) | normal (N(0, 0.02), the authors' code)
     net_width: float = 1.0  # multiplier of every hidden layer's filters and units of G, D and E (1: the authors' nets)
     reset_optimizers: bool = False  # True: fresh optimizer state (step count, moments) every EM iteration, as the authors' code

@@ -395,6 +395,20 @@ def test_grow_splits_the_then_largest_cluster_into_each_empty_column():
     np.testing.assert_allclose(grown[moved, 1], 0.1)
 
 
+def test_grow_split_graph_parts_two_interleaved_groups_that_2_means_cuts_across():
+    from sklearn.datasets import make_moons
+
+    feats, moon = make_moons(200, noise=0.03, random_state=0)  # one cluster holding two half-moons
+    w = np.zeros((200, 2), np.float32)
+    w[:, 0] = 1.0
+    for split, parts_moons in (("graph", True), ("2means", False)):
+        grown, splits = split_merge.grow(w, feats, k_from=1, seed=0, split=split)
+        assert splits == [(0, 1)]
+        np.testing.assert_allclose(grown.sum(axis=1), 1.0)
+        same = [len(set(grown[moon == m].argmax(axis=1))) == 1 for m in (0, 1)]
+        assert all(same) == parts_moons, split
+
+
 def test_grow_also_fills_a_column_that_emptied_before_the_growth():
     rng = np.random.default_rng(0)
     blobs = [(0, 0), (10, 0), (0, 50), (10, 50)]  # cluster 0 = blobs 0 + 1 (20 + 20); cluster 2 = blobs 2 + 3 (15 + 15)

@@ -207,7 +207,8 @@ def halves(features: np.ndarray, seed: int, whiten: int = 0) -> np.ndarray:
 
 def graph_halves(images: np.ndarray, seed: int, neighbors: int = 5, dims: int = 50) -> np.ndarray:
     """Boolean mask of the smaller of two groups that spectral clustering finds in the ``neighbors``-NN graph of
-    ``images`` (each flattened, then projected on its top ``dims`` principal components).
+    ``images`` (each flattened, then projected on its top ``dims`` principal components; any points will do,
+    e.g. D's features for ``grow(..., split="graph")``).
 
     2-means cuts a group along its widest spread; a graph cut follows the chains of near neighbours, so it parts
     two classes that each vary more in style than they differ from each other, as long as an image's nearest
@@ -231,12 +232,12 @@ def _smaller_group(labels: np.ndarray) -> np.ndarray:
     return labels == int(np.bincount(labels, minlength=2).argmin())
 
 
-def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int, whiten: int = 0
+def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int, whiten: int = 0, split: str = "2means"
          ) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Fill w's empty columns by splitting clusters: first any of columns 0..k_from-1 that no sample's w picks (a
     cluster that emptied before the growth), then k_from..K-1 (empty until now). Each takes the samples in the
-    smaller :func:`halves` group of the then largest cluster among the columns filled so far, with their w of
-    that cluster.
+    smaller group of the then largest cluster among the columns filled so far, with their w of that cluster; the
+    groups are :func:`halves` of the members' features (``split`` "2means") or :func:`graph_halves` ("graph").
 
     Returns the new w (every row keeps its sum) and the (parent, j) of each split, in order.
     """
@@ -247,7 +248,8 @@ def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int, whiten: in
         assign = np.where(filled, out, -np.inf).argmax(axis=1)
         parent = int(np.bincount(assign, minlength=len(filled)).argmax())
         members = np.flatnonzero(assign == parent)
-        moved = members[halves(features[members], seed, whiten=whiten)]
+        part = graph_halves(features[members], seed) if split == "graph" else halves(features[members], seed, whiten)
+        moved = members[part]
         _move_mass(out, moved, parent, j)
         filled[j] = True
         splits.append((parent, int(j)))
