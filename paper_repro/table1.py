@@ -32,6 +32,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
+from gan_em_tf.config import GROW_SPLITS  # noqa: E402
+
 COLUMNS = ("mnist_k10", "mnist_k20", "mnist_k30", "mnist_100", "mnist_1000", "svhn_1000", "celeba_unsup",
            "celeba_100")
 QUICK_COLUMNS = COLUMNS[:5]
@@ -76,7 +78,8 @@ def clustering_args(k: int, a) -> list[str]:
     MNIST_CLASSES classes, the first T EM iterations run on that many clusters, then split to K."""
     args = common.mnist_args(a) + ["--clusters", str(k)]
     if a.grow_after and k > MNIST_CLASSES:
-        args += ["--grow-from", str(MNIST_CLASSES), "--grow-after", str(a.grow_after), "--grow-hold", str(a.grow_hold)]
+        args += ["--grow-from", str(MNIST_CLASSES), "--grow-after", str(a.grow_after), "--grow-hold", str(a.grow_hold),
+                 "--grow-split", a.grow_split]
     return args
 
 
@@ -121,6 +124,9 @@ def parser():
     p.add_argument("--grow-hold", type=int, default=4, metavar="H",
                    help="with --grow-after: EM iterations the split labels are kept before E(x) takes over "
                         "(gan-em --grow-hold; default 4)")
+    p.add_argument("--grow-split", choices=GROW_SPLITS, default="2means",
+                   help="with --grow-after: how each split cuts a cluster, 2-means or a graph cut of D's features "
+                        "(gan-em --grow-split; default 2means; RESULTS.md, thirtieth session, measures both)")
     return p
 
 

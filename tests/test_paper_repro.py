@@ -79,12 +79,13 @@ def test_table1_grow_after_reaches_only_the_columns_with_more_clusters_than_clas
     def parse(*argv):
         return table1.parser().parse_args(["--data-dir", "D", "--mnist-split", "test", *argv])
 
-    a = parse("--grow-after", "40", "--grow-hold", "3")
+    a = parse("--grow-after", "40", "--grow-hold", "3", "--grow-split", "graph")
     assert table1.clustering_args(10, a)[-2:] == ["--clusters", "10"]
     for k in (20, 30):
         args = table1.clustering_args(k, a)
         assert args[args.index("--clusters") + 1] == str(k)
-        assert args[args.index("--clusters") + 2:] == ["--grow-from", "10", "--grow-after", "40", "--grow-hold", "3"]
+        assert args[args.index("--clusters") + 2:] == ["--grow-from", "10", "--grow-after", "40", "--grow-hold", "3",
+                                                        "--grow-split", "graph"]
     assert "--grow-from" not in table1.clustering_args(20, parse())  # off by default: the paper's schedule
 
 
