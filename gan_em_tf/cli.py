@@ -356,12 +356,14 @@ def _resumed_config(a, cfg):
     earlier), ``--epsilon``, ``--label-steps``, ``--label-lr``, ``--keep-every``, ``--e-augment``, the split/merge
     schedule and ``--grow-split``, which only act on iterations still to come."""
     from gan_em_tf import rundir
+    from gan_em_tf.gan_em import checks
 
     done = rundir.completed_iterations(a.out)
     if a.iterations is not None and a.iterations < done:
         raise UserError(f"--iterations {a.iterations}: {a.out} has already completed {done} EM "
                         f"iterations; pass at least {done}")
     cfg.schedule = dataclasses.replace(cfg.schedule, **_given(iterations=a.iterations))
+    checks.grow_split_change(cfg, a.grow_split, done)
     cfg.train = dataclasses.replace(cfg.train, **_given(**_split_merge_flags(a), e_augment=a.e_augment,
                                                          grow_split=a.grow_split))
     cfg.runtime = dataclasses.replace(cfg.runtime, **_given(keep_every=a.keep_every))

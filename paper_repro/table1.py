@@ -132,6 +132,8 @@ def parser():
 
 def main(argv=None) -> int:
     a = parser().parse_args(argv)
+    if a.grow_split != "2means" and not a.grow_after:
+        raise SystemExit("--grow-split acts on the growth of the K = 20/30 columns; add --grow-after T")
     out = common.out_dir(a, "table1")
     seeds = common.seeds(a)
     columns = a.columns or (QUICK_COLUMNS if a.quick else COLUMNS)

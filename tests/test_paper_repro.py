@@ -87,6 +87,8 @@ def test_table1_grow_after_reaches_only_the_columns_with_more_clusters_than_clas
         assert args[args.index("--clusters") + 2:] == ["--grow-from", "10", "--grow-after", "40", "--grow-hold", "3",
                                                         "--grow-split", "graph"]
     assert "--grow-from" not in table1.clustering_args(20, parse())  # off by default: the paper's schedule
+    with pytest.raises(SystemExit, match="add --grow-after T"):  # nothing to split without the growth
+        table1.main(["--data-dir", "D", "--mnist-split", "test", "--grow-split", "graph"])
 
 
 def test_partition_diagnostics_reads_a_run_and_agrees_with_its_summary(tiny_run, tmp_path):

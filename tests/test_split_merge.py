@@ -465,3 +465,17 @@ def test_growth_uses_k0_clusters_up_to_t_then_all_k():
     model.em_iteration(x, verbose=0)
     assert model.posterior(x)[:, 2:].sum() > 0  # all K columns in use after T
 
+
+
+def test_a_resume_may_change_grow_split_only_before_the_growth():
+    from gan_em_tf.config import RunConfig, TrainConfig
+    from gan_em_tf.errors import UserError
+    from gan_em_tf.gan_em import checks
+
+    cfg = RunConfig(clusters=30, train=TrainConfig(grow_from=10, grow_after=40, grow_hold=4))
+    for done in (12, 39):  # the growth after 40 is still to come
+        checks.grow_split_change(cfg, "graph", done)
+    checks.grow_split_change(cfg, "2means", 80)  # the run's own splitter, or none given: nothing changes
+    checks.grow_split_change(cfg, None, 80)
+    with pytest.raises(UserError, match="--grow-split acts on the growth after EM iteration 40"):
+        checks.grow_split_change(cfg, "graph", 40)

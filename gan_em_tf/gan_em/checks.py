@@ -143,6 +143,16 @@ def growth_flags(cfg: RunConfig, k: int) -> None:
         raise UserError("--grow-from is for clustering from the uniform start; drop it, or --labels / --init kmeans")
 
 
+def grow_split_change(cfg: RunConfig, grow_split: str | None, done: int) -> None:
+    """A resume or branch may change --grow-split only while the growth is still to come (after ``done`` EM
+    iterations of a run whose config is ``cfg``)."""
+    t = cfg.train
+    if grow_split is None or grow_split == t.grow_split or not t.grow_from or done < t.grow_after:
+        return
+    raise UserError(f"--grow-split acts on the growth after EM iteration {t.grow_after}, which this run made already "
+                    f"(it has {done}); branch from an earlier checkpoint (--branch-from RUN/checkpoints/iter-NNNN)")
+
+
 def labels_only_flags(ds, n_labels: int, steps: int, lr: float) -> None:
     """``gan-em baseline --method labels-only``: what ``labels_only.run`` cannot do, before anything is trained."""
     if steps < 1:
