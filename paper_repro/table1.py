@@ -78,8 +78,8 @@ def clustering_args(k: int, a) -> list[str]:
     MNIST_CLASSES classes, the first T EM iterations run on that many clusters, then split to K."""
     args = common.mnist_args(a) + ["--clusters", str(k)]
     if a.grow_after and k > MNIST_CLASSES:
-        args += ["--grow-from", str(MNIST_CLASSES), "--grow-after", str(a.grow_after), "--grow-hold", str(a.grow_hold),
-                 "--grow-split", a.grow_split]
+        args += ["--grow-from", str(MNIST_CLASSES), "--grow-after", str(a.grow_after), "--grow-hold", str(a.grow_hold)]
+        args += ["--grow-split", a.grow_split] if a.grow_split else []
     return args
 
 
@@ -124,15 +124,15 @@ def parser():
     p.add_argument("--grow-hold", type=int, default=4, metavar="H",
                    help="with --grow-after: EM iterations the split labels are kept before E(x) takes over "
                         "(gan-em --grow-hold; default 4)")
-    p.add_argument("--grow-split", choices=GROW_SPLITS, default="2means",
+    p.add_argument("--grow-split", choices=GROW_SPLITS,
                    help="with --grow-after: how each split cuts a cluster, 2-means or a graph cut of D's features "
-                        "(gan-em --grow-split; default 2means; RESULTS.md, thirtieth session, measures both)")
+                        "(gan-em --grow-split; default: gan-em's, 2means; RESULTS.md, thirtieth session, measures both)")
     return p
 
 
 def main(argv=None) -> int:
     a = parser().parse_args(argv)
-    if a.grow_split != "2means" and not a.grow_after:
+    if a.grow_split and not a.grow_after:
         raise SystemExit("--grow-split acts on the growth of the K = 20/30 columns; add --grow-after T")
     out = common.out_dir(a, "table1")
     seeds = common.seeds(a)

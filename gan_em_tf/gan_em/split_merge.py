@@ -98,13 +98,13 @@ def apply_move(w: np.ndarray, k: int, i: int, j: int, second_half: np.ndarray) -
     if len({k, i, j}) != 3:
         raise ValueError(f"split {k} and merge {i}+{j} must be three different clusters")
     out = w.copy()
-    _move_mass(out, np.ones(len(out), bool), j, i)
+    _move_mass(out, slice(None), j, i)
     _move_mass(out, second_half, k, j)
     return out
 
 
-def _move_mass(w: np.ndarray, rows: np.ndarray, src: int, dst: int) -> None:
-    """In place: the ``rows`` (a mask or indices) add their w of cluster ``src`` to ``dst`` and drop it from ``src``
+def _move_mass(w: np.ndarray, rows: np.ndarray | slice, src: int, dst: int) -> None:
+    """In place: the ``rows`` (a mask, indices or a slice) add their w of cluster ``src`` to ``dst`` and drop it from ``src``
     (each row keeps its sum)."""
     w[rows, dst] += w[rows, src]
     w[rows, src] = 0.0
@@ -205,10 +205,10 @@ def halves(features: np.ndarray, seed: int, whiten: int = 0) -> np.ndarray:
     return _smaller_group(KMeans(2, n_init=5, random_state=seed).fit_predict(split_space(features, seed, whiten)))
 
 
-def graph_halves(images: np.ndarray, seed: int, neighbors: int = 5, dims: int = 50) -> np.ndarray:
+def graph_halves(points: np.ndarray, seed: int, neighbors: int = 5, dims: int = 50) -> np.ndarray:
     """Boolean mask of the smaller of two groups that spectral clustering finds in the ``neighbors``-NN graph of
-    ``images`` (each flattened, then projected on its top ``dims`` principal components; any points will do,
-    e.g. D's features for ``grow(..., split="graph")``).
+    ``points`` (images for the ``cross-graph`` move, D's features for ``grow(..., split="graph")``; each flattened,
+    then projected on its top ``dims`` principal components).
 
     2-means cuts a group along its widest spread; a graph cut follows the chains of near neighbours, so it parts
     two classes that each vary more in style than they differ from each other, as long as an image's nearest
@@ -216,7 +216,7 @@ def graph_halves(images: np.ndarray, seed: int, neighbors: int = 5, dims: int = 
     """
     from sklearn.cluster import SpectralClustering
 
-    flat = images.reshape(len(images), -1)
+    flat = points.reshape(len(points), -1)
     if len(flat) <= neighbors + 1:
         return np.zeros(len(flat), bool)
     points = principal_components(flat, dims, seed, unit_variance=False)
