@@ -407,6 +407,8 @@ def test_grow_split_graph_parts_two_interleaved_groups_that_2_means_cuts_across(
         np.testing.assert_allclose(grown.sum(axis=1), 1.0)
         same = [len(set(grown[moon == m].argmax(axis=1))) == 1 for m in (0, 1)]
         assert all(same) == parts_moons, split
+    with pytest.raises(ValueError, match="split must be one of 2means, graph"):
+        split_merge.grow(w, feats, k_from=1, seed=0, split="spectral")
 
 
 def test_grow_also_fills_a_column_that_emptied_before_the_growth():

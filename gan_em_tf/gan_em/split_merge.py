@@ -241,6 +241,9 @@ def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int, whiten: in
 
     Returns the new w (every row keeps its sum) and the (parent, j) of each split, in order.
     """
+    cut = {"2means": lambda points: halves(points, seed, whiten), "graph": lambda points: graph_halves(points, seed)}
+    if split not in cut:
+        raise ValueError(f"grow: split must be one of {', '.join(cut)}, got {split!r}")
     out, splits = w.copy(), []
     filled = np.zeros(w.shape[1], bool)
     filled[:k_from] = np.bincount(w[:, :k_from].argmax(axis=1), minlength=k_from) > 0
@@ -248,8 +251,7 @@ def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int, whiten: in
         assign = np.where(filled, out, -np.inf).argmax(axis=1)
         parent = int(np.bincount(assign, minlength=len(filled)).argmax())
         members = np.flatnonzero(assign == parent)
-        part = graph_halves(features[members], seed) if split == "graph" else halves(features[members], seed, whiten)
-        moved = members[part]
+        moved = members[cut[split](features[members])]
         _move_mass(out, moved, parent, j)
         filled[j] = True
         splits.append((parent, int(j)))
