@@ -398,10 +398,14 @@ def test_grow_splits_the_then_largest_cluster_into_each_empty_column():
 def test_grow_split_graph_parts_two_interleaved_groups_that_2_means_cuts_across():
     from sklearn.datasets import make_moons
 
+    from gan_em_tf.config import GROW_SPLITS
+
     feats, moon = make_moons(200, noise=0.03, random_state=0)  # one cluster holding two half-moons
     w = np.zeros((200, 2), np.float32)
     w[:, 0] = 1.0
-    for split, parts_moons in (("graph", True), ("2means", False)):
+    cases = (("graph", True), ("2means", False))
+    assert {split for split, _ in cases} == set(GROW_SPLITS)  # grow's splitters are the ones --grow-split offers
+    for split, parts_moons in cases:
         grown, splits = split_merge.grow(w, feats, k_from=1, seed=0, split=split)
         assert splits == [(0, 1)]
         np.testing.assert_allclose(grown.sum(axis=1), 1.0)
@@ -466,7 +470,6 @@ def test_growth_uses_k0_clusters_up_to_t_then_all_k():
     np.testing.assert_array_equal(model.w, grown)
     model.em_iteration(x, verbose=0)
     assert model.posterior(x)[:, 2:].sum() > 0  # all K columns in use after T
-
 
 
 def test_a_resume_may_change_grow_split_only_before_the_growth():
