@@ -88,10 +88,15 @@ class TrainConfig:
     grow_from: int = 0  # K0 > 0: only the first K0 clusters are used up to EM iteration T, then split into K
     grow_after: int = 0  # T: the EM iteration after which the K0 clusters are split until all K are used
     grow_hold: int = 0  # w keeps the split labels through this many EM iterations after T (no E(x) update)
-    grow_split: str = "2means"  # how the growth cuts a cluster in two: one of GROW_SPLITS
+    grow_split: str = "graph"  # how the growth cuts a cluster in two: one of GROW_SPLITS
     weight_init: str = "glorot"  # glorot (Keras default) | normal (N(0, 0.02), the authors' code)
     net_width: float = 1.0  # multiplier of every hidden layer's filters and units of G, D and E (1: the authors' nets)
     reset_optimizers: bool = False  # True: fresh optimizer state (step count, moments) every EM iteration, as the authors' code
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Also reads config.json files written before ``grow_split`` existed: their growth split by 2-means."""
+        return cls(**{"grow_split": "2means", **d})
 
 
 @dataclass
@@ -179,7 +184,7 @@ class RunConfig:
             embed_dim=d.get("embed_dim", 0),
             supervision=SupervisionConfig.from_dict(d.get("supervision", {})),
             data=DataConfig(**d["data"]),
-            train=TrainConfig(**d["train"]),
+            train=TrainConfig.from_dict(d["train"]),
             schedule=ScheduleConfig(**d["schedule"]),
             runtime=RuntimeConfig(**d["runtime"]),
         )

@@ -126,7 +126,8 @@ def parser():
                         "(gan-em --grow-hold; default 4)")
     p.add_argument("--grow-split", choices=GROW_SPLITS,
                    help="with --grow-after: how each split cuts a cluster, 2-means or a graph cut of D's features "
-                        "(gan-em --grow-split; default: gan-em's, 2means; RESULTS.md, thirtieth session, measures both)")
+                        "(gan-em --grow-split; default: gan-em's, graph; RESULTS.md, thirtieth to thirty-second sessions, "
+                        "measures both)")
     return p
 
 

@@ -143,8 +143,9 @@ def _bad(tmp_path):
         (["--split-merge-every", "2", "--split-merge-mode", "cross", "--split-merge-protect-new"], "--split-merge-mode"),
         (["--grow-from", "10"], "--grow-from must be at least 2 and below --clusters 10"),
         (["--grow-from", "2", "--grow-after", "2"], "--grow-after must be an EM iteration from 1"),
-        (["--grow-after", "1"], "--grow-after, --grow-hold and --grow-split need --grow-from"),
-        (["--grow-split", "graph"], "--grow-after, --grow-hold and --grow-split need --grow-from"),
+        (["--grow-after", "1"], "--grow-after and --grow-hold need --grow-from"),
+        (["--grow-split", "graph"], "--grow-split chooses how the --grow-from growth splits"),
+        (["--grow-split", "2means"], "--grow-split chooses how the --grow-from growth splits"),
         (["--out-subdir-of-file"], "--out"),
     ], blocker
 

@@ -383,7 +383,7 @@ def test_grow_splits_the_then_largest_cluster_into_each_empty_column():
     w = np.zeros((50, 4), np.float32)
     w[blob < 2, 0], w[blob >= 2, 1] = 0.9, 0.8
     w[blob < 2, 1], w[blob >= 2, 0] = 0.1, 0.2
-    grown, splits = split_merge.grow(w, feats, k_from=2, seed=0)
+    grown, splits = split_merge.grow(w, feats, k_from=2, seed=0, split="2means")
     assert splits == [(0, 2), (1, 3)]  # 30 > 20 first; then 20 > 15 = 15
     np.testing.assert_allclose(grown.sum(axis=1), w.sum(axis=1))  # mass moves between columns, none is made
     assign = grown.argmax(axis=1)
@@ -424,7 +424,7 @@ def test_grow_also_fills_a_column_that_emptied_before_the_growth():
     w = np.zeros((70, 4), np.float32)  # column 1 lost its samples before the growth (no row's largest w)
     w[blob < 2] = [0.95, 0.01, 0.04, 0.0]
     w[blob >= 2] = [0.09, 0.01, 0.9, 0.0]
-    grown, splits = split_merge.grow(w, feats, k_from=3, seed=0)
+    grown, splits = split_merge.grow(w, feats, k_from=3, seed=0, split="2means")
     assert splits == [(0, 1), (2, 3)]  # the emptied column first, from the largest cluster (40 > 30); then 30 > 20
     np.testing.assert_allclose(grown.sum(axis=1), w.sum(axis=1))
     assign = grown.argmax(axis=1)
@@ -477,10 +477,20 @@ def test_a_resume_may_change_grow_split_only_before_the_growth():
     from gan_em_tf.errors import UserError
     from gan_em_tf.gan_em import checks
 
-    cfg = RunConfig(clusters=30, train=TrainConfig(grow_from=10, grow_after=40, grow_hold=4))
+    cfg = RunConfig(clusters=30, train=TrainConfig(grow_from=10, grow_after=40, grow_hold=4, grow_split="2means"))
     for done in (12, 39):  # the growth after 40 is still to come
         checks.grow_split_change(cfg, "graph", done)
     checks.grow_split_change(cfg, "2means", 80)  # the run's own splitter, or none given: nothing changes
     checks.grow_split_change(cfg, None, 80)
     with pytest.raises(UserError, match="--grow-split acts on the growth after EM iteration 40"):
         checks.grow_split_change(cfg, "graph", 40)
+
+
+def test_a_config_written_before_grow_split_existed_reads_as_2_means_growth():
+    """Runs made when the growth split only by 2-means resume as they were made, not with today's default."""
+    from gan_em_tf.config import RunConfig, TrainConfig
+
+    d = RunConfig(clusters=30, train=TrainConfig(grow_from=10, grow_after=40)).to_dict()
+    assert d["train"]["grow_split"] == "graph"  # today's default
+    del d["train"]["grow_split"]
+    assert RunConfig.from_dict(d).train.grow_split == "2means"

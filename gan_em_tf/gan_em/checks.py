@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from gan_em_tf import data as data_lib
-from gan_em_tf.config import FINAL_MOVE_MODES, GROW_SPLITS, SPLIT_MERGE_MODES, RunConfig, TrainConfig
+from gan_em_tf.config import FINAL_MOVE_MODES, GROW_SPLITS, SPLIT_MERGE_MODES, RunConfig
 from gan_em_tf.errors import UserError
 
 
@@ -123,9 +123,8 @@ def growth_flags(cfg: RunConfig, k: int) -> None:
     """One-line errors for --grow-* flags that contradict each other or the run."""
     t = cfg.train
     if not t.grow_from:
-        if t.grow_after or t.grow_hold or t.grow_split != TrainConfig.grow_split:
-            raise UserError("--grow-after, --grow-hold and --grow-split need --grow-from K0 (the clusters to start "
-                            "with)")
+        if t.grow_after or t.grow_hold:
+            raise UserError("--grow-after and --grow-hold need --grow-from K0 (the clusters to start with)")
         return
     if t.grow_split not in GROW_SPLITS:
         raise UserError(f"--grow-split must be one of {', '.join(GROW_SPLITS)}, got {t.grow_split!r}")

@@ -239,8 +239,8 @@ class GanEm:
         new class starts as a copy of its parent in G, D and the E-net."""
         t = self.cfg.train
         features, _ = self.d_features(x)
-        self.w, splits = split_merge.grow(self.w, features, t.grow_from, self.cfg.runtime.seed, t.split_merge_whiten,
-                                          split=t.grow_split)
+        self.w, splits = split_merge.grow(self.w, features, t.grow_from, self.cfg.runtime.seed, split=t.grow_split,
+                                          whiten=t.split_merge_whiten)
         for parent, new in splits:
             networks.copy_class(self.generator, self.discriminator, self.enet, parent, new)
         self.sm_hold_left = t.grow_hold

@@ -232,12 +232,13 @@ def _smaller_group(labels: np.ndarray) -> np.ndarray:
     return labels == int(np.bincount(labels, minlength=2).argmin())
 
 
-def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int, whiten: int = 0, split: str = "2means"
+def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int, *, split: str, whiten: int = 0
          ) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Fill w's empty columns by splitting clusters: first any of columns 0..k_from-1 that no sample's w picks (a
     cluster that emptied before the growth), then k_from..K-1 (empty until now). Each takes the samples in the
     smaller group of the then largest cluster among the columns filled so far, with their w of that cluster; the
-    groups are :func:`halves` of the members' features (``split`` "2means") or :func:`graph_halves` ("graph").
+    groups are :func:`halves` of the members' features (``split`` "2means", ``whiten`` as there) or
+    :func:`graph_halves` ("graph"; ``--grow-split``).
 
     Returns the new w (every row keeps its sum) and the (parent, j) of each split, in order.
     """
