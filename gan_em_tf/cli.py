@@ -165,9 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--grow-from", type=int, metavar="K0",
                    help="coarse to fine, for --clusters K above the number of classes: use only K0 of the K "
                         "clusters up to --grow-after T, then split the largest cluster in two (as --grow-split says) "
-                        "until all K are used, each new class starting as "
-                        "a copy of its parent in G, D and the E-net. Moves before T act on the K0. Not in the paper "
-                        "(default: 0, all K from the start)")
+                        "until all K are used, each new class starting as a copy of its parent in G, D and the "
+                        "E-net. Moves before T act on the K0. Not in the paper (default: 0, all K from the start)")
     g.add_argument("--grow-after", type=int, metavar="T",
                    help="with --grow-from: the EM iteration after which the K0 clusters are split into K; the "
                         "M-step after it runs --split-merge-m-epochs when given")
