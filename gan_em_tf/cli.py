@@ -55,7 +55,7 @@ def _data_config(a):
 
 def build_parser() -> argparse.ArgumentParser:
     from gan_em_tf.config import (DEFAULT_PRESET, FINAL_MOVE_MODES, GROW_SPLITS, LABELS_ONLY_LR, LABELS_ONLY_STEPS,
-                                  PRESETS, SPLIT_MERGE_MODES, STRATEGIES)
+                                  PRESETS, SPLIT_MERGE_MODES, STRATEGIES, TrainConfig)
 
     parser = argparse.ArgumentParser(prog="gan-em", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "features, --split-merge-whiten applies) or graph (spectral cut of the 5-NN graph of D's "
                         "features' top 50 principal components, which follows chains of near neighbours rather "
                         "than the widest spread; K = 20 and 30 on MNIST end lower with it, paper_repro/RESULTS.md); "
-                        "may be changed by --resume / --branch-from before T (default: graph)")
+                        f"may be changed by --resume / --branch-from before T (default: {TrainConfig.grow_split})")
     g.add_argument("--weight-init", choices=("glorot", "normal"),
                    help="kernel initialisation of G, D and E: glorot (Keras' default) or normal, N(0, 0.02) as the "
                         "authors' code initialises its conv, transposed-conv and linear layers (default: glorot)")

@@ -32,7 +32,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
-from gan_em_tf.config import GROW_SPLITS  # noqa: E402
+from gan_em_tf.config import GROW_SPLITS, TrainConfig  # noqa: E402
 
 COLUMNS = ("mnist_k10", "mnist_k20", "mnist_k30", "mnist_100", "mnist_1000", "svhn_1000", "celeba_unsup",
            "celeba_100")
@@ -126,8 +126,8 @@ def parser():
                         "(gan-em --grow-hold; default 4)")
     p.add_argument("--grow-split", choices=GROW_SPLITS,
                    help="with --grow-after: how each split cuts a cluster, 2-means or a graph cut of D's features "
-                        "(gan-em --grow-split; default: gan-em's, graph; RESULTS.md, thirtieth to thirty-second sessions, "
-                        "measures both)")
+                        f"(gan-em --grow-split; default: gan-em's, {TrainConfig.grow_split}; RESULTS.md, thirtieth to "
+                        "thirty-second sessions, measures both)")
     return p
 
 
