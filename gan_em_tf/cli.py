@@ -502,24 +502,43 @@ def cmd_bench(a) -> int:
     return 0
 
 
+_STOP_SIGNALS = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}  # ours: Python's defaults
+_stopped_by: list[int] = []  # the signal that asked this process to stop, once one has
+
+
 def _interrupt(signum, frame):
-    """SIGTERM (``kill PID``, a job scheduler) ends a run like Ctrl-C: the lock is released, the hint printed."""
+    """Ctrl-C (SIGINT) and ``kill PID`` (SIGTERM, a job scheduler) end a run: the lock is released, the hint printed.
+
+    The KeyboardInterrupt raised here can land inside a callback from TensorFlow's C++ (tracing a function,
+    flattening a structure), which hands it on as a SystemError or AttributeError; the signal is remembered so
+    that `main` still ends such a run as interrupted. Checkpoints are written atomically, so none is torn."""
+    _stopped_by.append(signum)
     raise KeyboardInterrupt
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # leave a handler the embedding program set alone
-        with contextlib.suppress(ValueError):  # only the main thread may set handlers; elsewhere keep the default
-            signal.signal(signal.SIGTERM, _interrupt)
+    _stopped_by.clear()
+    for signum, default in _STOP_SIGNALS.items():
+        if signal.getsignal(signum) is default:  # leave a handler the embedding program set alone
+            with contextlib.suppress(ValueError):  # only the main thread may set handlers; elsewhere keep the default
+                signal.signal(signum, _interrupt)
     try:
         return args.func(args)
     except UserError as e:
         print(f"gan-em: error: {e}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except Exception:
+        if not _stopped_by:
+            raise
+        return _interrupted()
     except KeyboardInterrupt:
-        print("gan-em: interrupted; continue with --resume", file=sys.stderr)
-        return 130
+        return _interrupted()
+
+
+def _interrupted() -> int:
+    print("gan-em: interrupted; continue with --resume", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":
