@@ -36,6 +36,9 @@ def test_quick_script_writes_its_report(tmp_path, script, args, outputs):
     assert "machine" in report and "argv" in report
     md = open(tmp_path / outputs[1]).read()
     assert "gan-em cluster" in md  # every measured number comes with its command
+    if script == "fig3_dimension_reduction.py":  # the clustering's Eq. 17 error, as its summary.json has it
+        run = report["runs"]["2"]
+        assert f"| {run['error']:.3f} ({run['error_mapping']}) |" in md
     if script == "table1.py":  # measured rows beside the paper's quoted ones
         errs = report["measured_error"]
         assert 0.0 <= errs["mnist_k10"]["per_seed"][0] <= 1.0 and 0.0 <= errs["mnist_100"]["per_seed"][0] <= 1.0
