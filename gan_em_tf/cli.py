@@ -434,7 +434,8 @@ def _cluster(a, resume: bool, overwrite: bool) -> int:
 
     with rundir.lock(a.out):
         summary = loop.run(cfg, a.out, resume=resume, dataset=dataset, export=not a.no_export, heldout=heldout,
-                           log=(lambda *_: None) if cfg.runtime.verbose == 0 else (lambda m: print(m, flush=True)))
+                           log=(lambda *_: None) if cfg.runtime.verbose == 0 else (lambda m: print(m, flush=True)),
+                           stop_requested=lambda: bool(_stopped_by))
     keys = ("task", "acc", "nmi", "ari", "purity", "error", "mean_attribute_error", "embedding_knn_acc", "clusters",
             "n_samples", "seconds", "seed")
     print(json.dumps({k: summary.get(k) for k in keys if k in summary}))
@@ -510,8 +511,9 @@ def _interrupt(signum, frame):
     """Ctrl-C (SIGINT) and ``kill PID`` (SIGTERM, a job scheduler) end a run: the lock is released, the hint printed.
 
     The KeyboardInterrupt raised here can land inside a callback from TensorFlow's C++ (tracing a function,
-    flattening a structure), which hands it on as a SystemError or AttributeError; the signal is remembered so
-    that `main` still ends such a run as interrupted. Checkpoints are written atomically, so none is torn."""
+    flattening a structure), which hands it on as a SystemError or AttributeError, or swallows it; the signal is
+    remembered so that `main` ends such an error as interrupted and the EM loop stops after its next checkpoint.
+    Checkpoints are written atomically, so none is torn."""
     _stopped_by.append(signum)
     raise KeyboardInterrupt
 

@@ -433,11 +433,14 @@ class _Task:
 
 
 def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Dataset | None = None,
-        export: bool = True, log=print, heldout: data_lib.Dataset | None = None) -> dict:
+        export: bool = True, log=print, heldout: data_lib.Dataset | None = None,
+        stop_requested=lambda: False) -> dict:
     """Train GAN-EM on the configured data, writing everything into ``run_dir``.
 
     ``rundir.prepare`` must have been called (the CLI does). ``heldout`` is the
     labelled test data of a semi-supervised run (default: the unlabelled rest).
+    ``stop_requested()`` is asked after each checkpoint; True ends the run with
+    KeyboardInterrupt (the CLI's answer to a stop signal TensorFlow swallowed).
     Returns the summary.
     """
     ds = dataset if dataset is not None else data_lib.load(cfg.data)
@@ -485,6 +488,8 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
                                keep_every=cfg.runtime.keep_every)
         rundir.write_metrics_csv(run_dir, rows)
         log(_log_line(model.iteration, total, row, majority_error=sc.get("error_mapping") == "majority"))
+        if stop_requested():
+            raise KeyboardInterrupt
     return finish(model, ds, rows, run_dir, time.time() - start, export=export, task=task)
 
 
