@@ -1,7 +1,9 @@
 """The CLI end to end on digits, and every kind of bad input: one line, exit 2, no traceback."""
+import contextlib
 import csv
 import json
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -153,19 +155,25 @@ def _bad(tmp_path):
 def _cluster_in_process(capsys, argv):
     """`gan-em cluster ARGV` run by `cli.main` in this interpreter: (exit code, stderr). A traceback would
     propagate and fail the test; argparse's own errors end in SystemExit, taken as the exit code."""
-    import signal
-
     from gan_em_tf import cli
 
+    with _stop_handlers_kept():
+        try:
+            code = cli.main(["cluster", *argv])
+        except SystemExit as e:
+            code = e.code
+    return code, capsys.readouterr().err
+
+
+@contextlib.contextmanager
+def _stop_handlers_kept():
+    """main() installs its SIGINT / SIGTERM handlers; put the test runner's back afterwards."""
     before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        code = cli.main(["cluster", *argv])
-    except SystemExit as e:
-        code = e.code
+        yield
     finally:
-        for signum, handler in before.items():  # main() installs its handlers; keep pytest's
+        for signum, handler in before.items():
             signal.signal(signum, handler)
-    return code, capsys.readouterr().err
 
 
 def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys):
@@ -211,7 +219,6 @@ def test_offline_mnist_without_data_dir_is_one_line(tmp_path):
 
 def test_sigterm_ends_a_run_like_ctrl_c_releasing_its_lock(tmp_path):
     """`kill PID` (SIGTERM, what job schedulers send) stops a run between checkpoints with the --resume hint."""
-    import signal
     import subprocess
     import sys
     import time
@@ -238,8 +245,6 @@ def test_a_stop_signal_that_tensorflow_turns_into_another_error_still_ends_as_in
     """A signal landing in a callback from TensorFlow's C++ comes out as e.g. SystemError (the CI saw this once
     in the test above); it ends with the --resume hint and 130 all the same, while an error no signal caused
     still propagates."""
-    import signal
-
     from gan_em_tf import cli
 
     def tf_callback_hit_by(signum):
@@ -253,8 +258,7 @@ def test_a_stop_signal_that_tensorflow_turns_into_another_error_still_ends_as_in
             raise AssertionError("no handler interrupted the command")
         return cmd
 
-    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with _stop_handlers_kept():
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a test runner started in the background may ignore these;
         signal.signal(signal.SIGINT, signal.default_int_handler)  # main() leaves an ignored signal ignored
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -264,17 +268,12 @@ def test_a_stop_signal_that_tensorflow_turns_into_another_error_still_ends_as_in
         monkeypatch.setattr(cli, "cmd_bench", lambda args: 1 / 0)
         with pytest.raises(ZeroDivisionError):
             cli.main(["bench"])
-    finally:
-        for signum, handler in before.items():
-            signal.signal(signum, handler)
 
 
 def test_a_stop_signal_that_tensorflow_swallowed_ends_the_run_after_its_next_checkpoint(tmp_path, monkeypatch,
                                                                                          capsys):
     """If the interrupt never reaches `main` (swallowed inside TensorFlow), the remembered signal stops the EM
     loop after the checkpoint of the iteration it landed in."""
-    import signal
-
     from gan_em_tf import cli
     from gan_em_tf.gan_em import loop
 
