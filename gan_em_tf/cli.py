@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr-decay", type=float, metavar="γ",
                    help="every learning rate is multiplied by γ once per EM iteration (default: 0.98, the paper's "
                         "and the authors' decay; 1 keeps the rates constant)")
+    g.add_argument("--lr-decay-start", type=int, metavar="S",
+                   help="EM iteration from which --lr-decay applies: the rates are lr × γ^max(0, iteration − S) "
+                        "(default: 0, decay from the start). With a resume or branch at S, this anneals the rates "
+                        "over the rest of a run trained at constant rates")
     g.add_argument("--generator-loss", choices=("onehot", "exp", "nonsat"),
                    help="onehot: authors' code; exp: paper Eq. 1 (clipped so exp cannot overflow); "
                         "nonsat: -log D_c(G(z,c)) - log D_real(G), Eq. 1's own-unit term in non-saturating form")
@@ -233,8 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last completed EM iteration with its config.json. "
                         "Only --iterations (to extend a finished run or end earlier), --epsilon, --label-steps, "
-                        "--label-lr, --keep-every and the --split-merge-* flags may change, and are written to config.json; "
-                        "other training flags are ignored")
+                        "--label-lr, --keep-every, --e-augment, --grow-split (before the growth), --lr-decay and "
+                        "--lr-decay-start (where the completed iterations' rates stay as they were) and the "
+                        "--split-merge-* flags may change, and are written to config.json; other training flags are "
+                        "ignored")
     o.add_argument("--branch-from", metavar="PATH",
                    help="start the new run in --out from a copy of another run's checkpoint: PATH is a run folder "
                         "(its newest checkpoint) or one of its checkpoints/iter-NNNN folders (see --keep-every). The "
@@ -295,7 +301,8 @@ def _train_config(a):
 
     t = train_preset(a.config)
     overrides = {"batch_size": a.batch_size, "e_batch_size": a.e_batch_size, "lr_g": a.lr_g, "lr_d": a.lr_d,
-                 "lr_e": a.lr_e, "lr_decay": a.lr_decay, "generator_loss": a.generator_loss,
+                 "lr_e": a.lr_e, "lr_decay": a.lr_decay, "lr_decay_start": a.lr_decay_start,
+                 "generator_loss": a.generator_loss,
                  "d_fake_targets": a.fake_targets, "e_class_prior": a.e_class_prior, "init": a.init,
                  "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm, "e_augment": a.e_augment,
                  "reset_optimizers": a.reset_optimizers, "grow_from": a.grow_from, "grow_after": a.grow_after,
@@ -353,7 +360,7 @@ def _supervision_flags(a) -> dict:
 def _resumed_config(a, cfg):
     """The run's config.json with the few settings a resume may change: ``--iterations`` (extend or end the run
     earlier), ``--epsilon``, ``--label-steps``, ``--label-lr``, ``--keep-every``, ``--e-augment``, the split/merge
-    schedule and ``--grow-split``, which only act on iterations still to come."""
+    schedule, ``--grow-split`` and the learning-rate decay, which only act on iterations still to come."""
     from gan_em_tf import rundir
     from gan_em_tf.gan_em import checks
 
@@ -363,8 +370,10 @@ def _resumed_config(a, cfg):
                         f"iterations; pass at least {done}")
     cfg.schedule = dataclasses.replace(cfg.schedule, **_given(iterations=a.iterations))
     checks.grow_split_change(cfg, a.grow_split, done)
+    checks.lr_schedule_change(cfg, a.lr_decay, a.lr_decay_start, done)
     cfg.train = dataclasses.replace(cfg.train, **_given(**_split_merge_flags(a), e_augment=a.e_augment,
-                                                         grow_split=a.grow_split))
+                                                         grow_split=a.grow_split, lr_decay=a.lr_decay,
+                                                         lr_decay_start=a.lr_decay_start))
     cfg.runtime = dataclasses.replace(cfg.runtime, **_given(keep_every=a.keep_every))
     cfg.supervision = dataclasses.replace(cfg.supervision, **_supervision_flags(a))
     return cfg  # the run writes it to config.json once it has checked it

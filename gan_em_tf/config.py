@@ -61,7 +61,8 @@ class TrainConfig:
     lr_d: float = 2e-4
     lr_e: float = 2e-4
     adam_beta1: float = 0.5
-    lr_decay: float = 0.98  # multiplied once per EM iteration
+    lr_decay: float = 0.98  # multiplied once per EM iteration (from lr_decay_start on)
+    lr_decay_start: int = 0  # S: the rates are lr × lr_decay^max(0, iteration − S); 0 decays from the start
     batch_size: int = 64
     e_batch_size: int = 256
     generator_loss: str = "exp"  # exp (paper Eq. 1) | onehot (authors' code)
@@ -92,6 +93,10 @@ class TrainConfig:
     weight_init: str = "glorot"  # glorot (Keras default) | normal (N(0, 0.02), the authors' code)
     net_width: float = 1.0  # multiplier of every hidden layer's filters and units of G, D and E (1: the authors' nets)
     reset_optimizers: bool = False  # True: fresh optimizer state (step count, moments) every EM iteration, as the authors' code
+
+    def lr_factor(self, iteration: int) -> float:
+        """The multiplier of every learning rate in EM iteration ``iteration`` (0-based): γ^max(0, iteration − S)."""
+        return self.lr_decay ** max(0, iteration - self.lr_decay_start)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":

@@ -123,6 +123,7 @@ def _bad(tmp_path):
         (["--net-width", "0"], "--net-width"),
         (["--m-epochs", "0"], "--m-epochs"),
         (["--lr-decay", "1.5"], "--lr-decay"),
+        (["--lr-decay-start", "-1"], "--lr-decay-start"),
         (["--split-merge-every", "-1"], "--split-merge-every"),
         (["--split-merge-every", "1", "--clusters", "2"], "--split-merge-every"),
         (["--labels", "100", "--split-merge-every", "1"], "--split-merge-every"),

@@ -176,6 +176,18 @@ def test_reset_optimizers_zeroes_optimizer_state_each_em_iteration(reset):
     assert np.isclose(float(d_opt.learning_rate.numpy()), train.lr_d * train.lr_decay)
 
 
+def test_lr_decay_start_holds_the_rates_until_its_iteration():
+    """--lr-decay γ --lr-decay-start S: rates × γ^max(0, iteration − S), the same for all three optimizers."""
+    model, _ = _tiny_gan_em(lr_decay=0.5, lr_decay_start=3)
+    train = model.cfg.train
+    for iteration, factor in [(0, 1.0), (3, 1.0), (4, 0.5), (6, 0.125)]:
+        model.iteration = iteration
+        model.set_learning_rates()
+        rates = {key: float(opt.learning_rate.numpy()) for key, opt in model.optimizers.items()}
+        assert np.allclose([rates["g"], rates["d"], rates["e"]],
+                           [train.lr_g * factor, train.lr_d * factor, train.lr_e * factor]), (iteration, rates)
+
+
 def test_first_m_epochs_lengthens_only_the_first_m_step():
     """--first-m-epochs p1: the first M-step runs p1 passes over the data, later ones p."""
     from gan_em_tf.config import ScheduleConfig

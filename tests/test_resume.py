@@ -86,7 +86,8 @@ def test_a_branch_from_a_kept_checkpoint_ends_where_the_source_run_ended(full_ru
     for args, message in [(["--branch-from", str(tmp_path / "nothing")], "no run checkpoint there"),
                           (["--branch-from", full, "--out", full], "the run --branch-from reads"),
                           (["--branch-from", kept, "--resume"], "pass one"),
-                          (["--branch-from", kept, "--epsilon", "0.1"], "add --labels N")]:
+                          (["--branch-from", kept, "--epsilon", "0.1"], "add --labels N"),
+                          (["--branch-from", kept, "--lr-decay", "0.5"], "drop --lr-decay and --lr-decay-start")]:
         out = [] if "--out" in args else ["--out", str(tmp_path / "bad")]
         proc = gan_em("cluster", *args, *out)
         assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
@@ -115,6 +116,26 @@ def test_a_branch_from_a_kept_checkpoint_ends_where_the_source_run_ended(full_ru
         rows = list(csv.DictReader(f))
     assert [r["iteration"] for r in rows] == ["1", "2", "3"]
     assert rows[0]["sm_split"] == "" and rows[1]["sm_split"] != "" and rows[2]["sm_split"] == ""  # never after the last
+
+
+def test_a_run_at_constant_rates_may_start_a_decay_when_resumed(tmp_path):
+    """--lr-decay-start S on --resume: allowed where the completed iterations keep the rates they ran at (S ≥ 1
+    after 2), refused before, and written to config.json."""
+    from gan_em_tf.config import TrainConfig
+
+    run = str(tmp_path / "constant")
+    args = [a for a in ARGS if a != "--deterministic"] + ["--lr-decay", "1", "--iterations", "2", "--out", run]
+    assert gan_em(*args).returncode == 0
+    early = gan_em("cluster", "--out", run, "--resume", "--iterations", "3", "--lr-decay", "0.5",
+                   "--lr-decay-start", "0")
+    assert early.returncode == 2 and "pass --lr-decay-start 1 or later" in early.stderr, early.stderr[-2000:]
+    assert "Traceback" not in early.stderr
+    proc = gan_em("cluster", "--out", run, "--resume", "--iterations", "3", "--lr-decay", "0.5",
+                  "--lr-decay-start", "1")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "resumed from" in proc.stdout and "EM iteration 3/3" in proc.stdout
+    train = TrainConfig.from_dict(json.load(open(os.path.join(run, "config.json")))["train"])
+    assert [train.lr_factor(i) for i in range(3)] == [1.0, 1.0, 0.5]  # iteration 3 (index 2) at half the rates
 
 
 def test_the_run_lock_is_refused_while_its_holder_lives_and_taken_over_once_it_is_killed(tmp_path):

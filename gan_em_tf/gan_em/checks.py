@@ -6,6 +6,8 @@ TensorFlow's start-up; ``loop.run`` calls it again for library callers.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from gan_em_tf import data as data_lib
@@ -22,6 +24,8 @@ def validate(cfg: RunConfig, ds) -> None:
         raise UserError(f"--clusters {k} is larger than the {n} samples; lower --clusters")
     if not 0 < cfg.train.lr_decay <= 1:
         raise UserError(f"--lr-decay must be in (0, 1], got {cfg.train.lr_decay}")
+    if cfg.train.lr_decay_start < 0:
+        raise UserError(f"--lr-decay-start must be 0 (decay from the start) or positive, got {cfg.train.lr_decay_start}")
     if not cfg.train.net_width > 0:
         raise UserError(f"--net-width must be a positive multiplier, got {cfg.train.net_width}")
     if cfg.embed_dim < 0:
@@ -150,6 +154,22 @@ def grow_split_change(cfg: RunConfig, grow_split: str | None, done: int) -> None
         return
     raise UserError(f"--grow-split acts on the growth after EM iteration {t.grow_after}, which this run made already "
                     f"(it has {done}); branch from an earlier checkpoint (--branch-from RUN/checkpoints/iter-NNNN)")
+
+
+def lr_schedule_change(cfg: RunConfig, lr_decay: float | None, lr_decay_start: int | None, done: int) -> None:
+    """A resume or branch may change --lr-decay and --lr-decay-start only where the rates of the ``done``
+    completed EM iterations stay as they were: a run trained at constant rates so far may start a decay at
+    ``done`` − 1 or later (iteration S itself runs at γ⁰); a run whose rates already decay keeps its decay."""
+    t = cfg.train
+    new = dataclasses.replace(t, lr_decay=t.lr_decay if lr_decay is None else lr_decay,
+                              lr_decay_start=t.lr_decay_start if lr_decay_start is None else lr_decay_start)
+    if all(np.isclose(new.lr_factor(i), t.lr_factor(i)) for i in range(done)):
+        return
+    if all(t.lr_factor(i) == 1 for i in range(done)):
+        raise UserError(f"--lr-decay-start {new.lr_decay_start} would decay the rates of EM iterations this run "
+                        f"has completed ({done}); pass --lr-decay-start {done - 1} or later")
+    raise UserError(f"this run's rates already decay (--lr-decay {t.lr_decay} from EM iteration {t.lr_decay_start}), "
+                    f"so a resume or branch keeps them; drop --lr-decay and --lr-decay-start")
 
 
 def labels_only_flags(ds, n_labels: int, steps: int, lr: float) -> None:

@@ -8,7 +8,7 @@
         [semi-supervised, §5.3: train E on the labelled reals until error < ε]
         w ← E(x_real)                        (line 13, Eq. 4)
 
-Learning rates decay by ``lr_decay`` per EM iteration. After each iteration the
+Learning rates decay by ``lr_decay`` per EM iteration (from ``lr_decay_start`` on). After each iteration the
 networks, optimizer slots, w, φ and the iteration number are checkpointed; all
 noise and shuffling is drawn from stateless seeds of (seed, iteration), so a
 resumed run continues exactly where the interrupted one stopped.
@@ -89,8 +89,9 @@ class GanEm:
 
     # ------------------------------------------------------------------ one EM iteration
     def set_learning_rates(self) -> None:
-        """lr × decay^iteration; with ``reset_optimizers`` also zero each optimizer's step count and slots."""
-        decay = self.cfg.train.lr_decay ** self.iteration
+        """lr × γ^max(0, iteration − S) (``--lr-decay``, ``--lr-decay-start``); with ``reset_optimizers`` also zero
+        each optimizer's step count and slots."""
+        decay = self.cfg.train.lr_factor(self.iteration)
         for key, opt in self.optimizers.items():
             if self.cfg.train.reset_optimizers:
                 for v in opt.variables:  # the learning rate too; it is set just below
@@ -150,7 +151,7 @@ class GanEm:
             rate = self.optimizers["e"].learning_rate
             e_step_rate = float(rate.numpy())
             if sup.lr is not None:  # --label-lr, decayed like the E-step's rate
-                rate.assign(sup.lr * self.cfg.train.lr_decay ** self.iteration)
+                rate.assign(sup.lr * self.cfg.train.lr_factor(self.iteration))
             per_round = max(SUPERVISION_CHECK, len(x_l) // batch)
             ds = data_lib.labelled_batches(x_l, y_l, batch, self.cfg.runtime.seed, self.iteration).repeat()
             stop = _StopBelowError(self.enet, x_l, y_l, sup.epsilon)
