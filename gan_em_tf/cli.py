@@ -370,10 +370,11 @@ def _resumed_config(a, cfg):
                         f"iterations; pass at least {done}")
     cfg.schedule = dataclasses.replace(cfg.schedule, **_given(iterations=a.iterations))
     checks.grow_split_change(cfg, a.grow_split, done)
-    checks.lr_schedule_change(cfg, a.lr_decay, a.lr_decay_start, done)
-    cfg.train = dataclasses.replace(cfg.train, **_given(**_split_merge_flags(a), e_augment=a.e_augment,
-                                                         grow_split=a.grow_split, lr_decay=a.lr_decay,
-                                                         lr_decay_start=a.lr_decay_start))
+    train = dataclasses.replace(cfg.train, **_given(**_split_merge_flags(a), e_augment=a.e_augment,
+                                                     grow_split=a.grow_split, lr_decay=a.lr_decay,
+                                                     lr_decay_start=a.lr_decay_start))
+    checks.lr_schedule_change(cfg.train, train, done)
+    cfg.train = train
     cfg.runtime = dataclasses.replace(cfg.runtime, **_given(keep_every=a.keep_every))
     cfg.supervision = dataclasses.replace(cfg.supervision, **_supervision_flags(a))
     return cfg  # the run writes it to config.json once it has checked it

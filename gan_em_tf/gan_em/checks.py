@@ -6,12 +6,10 @@ TensorFlow's start-up; ``loop.run`` calls it again for library callers.
 """
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from gan_em_tf import data as data_lib
-from gan_em_tf.config import FINAL_MOVE_MODES, GROW_SPLITS, SPLIT_MERGE_MODES, RunConfig
+from gan_em_tf.config import FINAL_MOVE_MODES, GROW_SPLITS, SPLIT_MERGE_MODES, RunConfig, TrainConfig
 from gan_em_tf.errors import UserError
 
 
@@ -156,20 +154,17 @@ def grow_split_change(cfg: RunConfig, grow_split: str | None, done: int) -> None
                     f"(it has {done}); branch from an earlier checkpoint (--branch-from RUN/checkpoints/iter-NNNN)")
 
 
-def lr_schedule_change(cfg: RunConfig, lr_decay: float | None, lr_decay_start: int | None, done: int) -> None:
+def lr_schedule_change(old: TrainConfig, new: TrainConfig, done: int) -> None:
     """A resume or branch may change --lr-decay and --lr-decay-start only where the rates of the ``done``
     completed EM iterations stay as they were: a run trained at constant rates so far may start a decay at
     ``done`` − 1 or later (iteration S itself runs at γ⁰); a run whose rates already decay keeps its decay."""
-    t = cfg.train
-    new = dataclasses.replace(t, lr_decay=t.lr_decay if lr_decay is None else lr_decay,
-                              lr_decay_start=t.lr_decay_start if lr_decay_start is None else lr_decay_start)
-    if all(np.isclose(new.lr_factor(i), t.lr_factor(i)) for i in range(done)):
+    if all(np.isclose(new.lr_factor(i), old.lr_factor(i)) for i in range(done)):
         return
-    if all(t.lr_factor(i) == 1 for i in range(done)):
+    if all(old.lr_factor(i) == 1 for i in range(done)):
         raise UserError(f"--lr-decay-start {new.lr_decay_start} would decay the rates of EM iterations this run "
                         f"has completed ({done}); pass --lr-decay-start {done - 1} or later")
-    raise UserError(f"this run's rates already decay (--lr-decay {t.lr_decay} from EM iteration {t.lr_decay_start}), "
-                    f"so a resume or branch keeps them; drop --lr-decay and --lr-decay-start")
+    raise UserError(f"this run's rates already decay (--lr-decay {old.lr_decay} from EM iteration "
+                    f"{old.lr_decay_start}), so a resume or branch keeps them; drop --lr-decay and --lr-decay-start")
 
 
 def labels_only_flags(ds, n_labels: int, steps: int, lr: float) -> None:
