@@ -114,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "the E-net, trained on G's samples only, also covers real images G does not draw (not in "
                         "the paper; images only; that E-step runs without XLA; default: off). A --resume or "
                         "--branch-from may switch it")
+    g.add_argument("--e-augment-start", type=int, metavar="S",
+                   help="with --e-augment, jitter only from EM iteration S + 1 on (default: 0, from the first). "
+                        "Unsupervised runs need a late start: jittered from the first iteration, while G's classes "
+                        "mean nothing yet, the E-net lumps them and the clustering collapses (paper_repro/RESULTS.md, "
+                        "thirty-sixth session). A --resume or --branch-from may change it")
     g.add_argument("--reset-optimizers", action=argparse.BooleanOptionalAction, default=None,
                    help="start every EM iteration with fresh optimizer state (step count and moments zeroed), as "
                         "the authors' code does by re-creating its optimizers (default: off, state carried over)")
@@ -237,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last completed EM iteration with its config.json. "
                         "Only --iterations (to extend a finished run or end earlier), --epsilon, --label-steps, "
-                        "--label-lr, --keep-every, --e-augment, --grow-split (before the growth), --lr-decay and "
+                        "--label-lr, --keep-every, --e-augment, --e-augment-start, --grow-split (before the growth), --lr-decay and "
                         "--lr-decay-start (where the completed iterations' rates stay as they were) and the "
                         "--split-merge-* flags may change, and are written to config.json; other training flags are "
                         "ignored")
@@ -305,6 +310,7 @@ def _train_config(a):
                  "generator_loss": a.generator_loss,
                  "d_fake_targets": a.fake_targets, "e_class_prior": a.e_class_prior, "init": a.init,
                  "info_weight": a.info_weight, "enet_batchnorm": a.enet_batchnorm, "e_augment": a.e_augment,
+                 "e_augment_start": a.e_augment_start,
                  "reset_optimizers": a.reset_optimizers, "grow_from": a.grow_from, "grow_after": a.grow_after,
                  "grow_hold": a.grow_hold, "grow_split": a.grow_split,
                  "g_class_start": a.g_class_start, "weight_init": a.weight_init, "net_width": a.net_width,
@@ -359,7 +365,7 @@ def _supervision_flags(a) -> dict:
 
 def _resumed_config(a, cfg):
     """The run's config.json with the few settings a resume may change: ``--iterations`` (extend or end the run
-    earlier), ``--epsilon``, ``--label-steps``, ``--label-lr``, ``--keep-every``, ``--e-augment``, the split/merge
+    earlier), ``--epsilon``, ``--label-steps``, ``--label-lr``, ``--keep-every``, ``--e-augment`` (and its start), the split/merge
     schedule, ``--grow-split`` and the learning-rate decay, which only act on iterations still to come."""
     from gan_em_tf import rundir
     from gan_em_tf.gan_em import checks
@@ -371,6 +377,7 @@ def _resumed_config(a, cfg):
     cfg.schedule = dataclasses.replace(cfg.schedule, **_given(iterations=a.iterations))
     checks.grow_split_change(cfg, a.grow_split, done)
     train = dataclasses.replace(cfg.train, **_given(**_split_merge_flags(a), e_augment=a.e_augment,
+                                                     e_augment_start=a.e_augment_start,
                                                      grow_split=a.grow_split, lr_decay=a.lr_decay,
                                                      lr_decay_start=a.lr_decay_start))
     checks.lr_schedule_change(cfg.train, train, done)

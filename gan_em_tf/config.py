@@ -74,6 +74,7 @@ class TrainConfig:
     info_weight: float = 0.0  # > 0: InfoGAN-style CE(E(G(z, c)), c) in the M-step (not in the paper)
     enet_batchnorm: bool = True  # False: E-net trunk without BatchNorm (what the authors' code effectively trains)
     e_augment: bool = False  # True: random affine jitter of G's samples in the E-step (not in the paper)
+    e_augment_start: int = 0  # S: with e_augment, the jitter acts in EM iterations S + 1, S + 2, ... (0: from the first)
     g_class_start: int = 1  # EM iteration from which G's loss has its class-unit term (before: real/fake unit only)
     split_merge_every: int = 0  # N > 0: a split/merge move on w after every N-th EM iteration (not in the paper)
     split_merge_start: int = 0  # S > 0: moves after EM iterations S, S + N, S + 2N, ... (0: N, 2N, ...)

@@ -124,6 +124,8 @@ def _bad(tmp_path):
         (["--m-epochs", "0"], "--m-epochs"),
         (["--lr-decay", "1.5"], "--lr-decay"),
         (["--lr-decay-start", "-1"], "--lr-decay-start"),
+        (["--e-augment-start", "5"], "add --e-augment"),
+        (["--e-augment", "--e-augment-start", "-1"], "--e-augment-start"),
         (["--split-merge-every", "-1"], "--split-merge-every"),
         (["--split-merge-every", "1", "--clusters", "2"], "--split-merge-every"),
         (["--labels", "100", "--split-merge-every", "1"], "--split-merge-every"),

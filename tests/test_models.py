@@ -188,6 +188,26 @@ def test_lr_decay_start_holds_the_rates_until_its_iteration():
                            [train.lr_g * factor, train.lr_d * factor, train.lr_e * factor]), (iteration, rates)
 
 
+def test_e_augment_start_jitters_only_the_e_steps_after_its_iteration(monkeypatch):
+    """--e-augment --e-augment-start 1: the first E-step trains on plain fakes, the second on jittered ones (its
+    batches carry the draws u), in one process."""
+    from gan_em_tf.gan_em import loop
+
+    batches_seen = []
+    real_noise_batches = loop.data_lib.noise_batches
+
+    def spy(*args, **kwargs):
+        ds = real_noise_batches(*args, **kwargs)
+        batches_seen.append(sorted(next(iter(ds)).keys()))
+        return ds
+
+    monkeypatch.setattr(loop.data_lib, "noise_batches", spy)
+    model, x = _tiny_gan_em(e_augment=True, e_augment_start=1)
+    logs = [model.em_iteration(x, verbose=0) for _ in range(2)]
+    assert ["u" in keys for keys in batches_seen] == [False, True], batches_seen
+    assert all(np.isfinite(l["e_loss"]) for l in logs), logs
+
+
 def test_first_m_epochs_lengthens_only_the_first_m_step():
     """--first-m-epochs p1: the first M-step runs p1 passes over the data, later ones p."""
     from gan_em_tf.config import ScheduleConfig

@@ -119,7 +119,7 @@ def test_semi_supervised_run_scores_the_heldout_data(semi_run):
 
 
 def test_a_resumed_semi_supervised_run_takes_a_new_epsilon_label_steps_label_lr_and_e_augment(semi_run, tmp_path):
-    """--resume --epsilon --label-steps --label-lr --e-augment: the labels act with the new ε, cap and rate, and
+    """--resume --epsilon --label-steps --label-lr --e-augment --e-augment-start: the labels act with the new ε, cap and rate, and
     the E-step jitters its fakes, on the iterations still to come."""
     run_dir, _ = semi_run
     copy = str(tmp_path / "run")
@@ -128,11 +128,11 @@ def test_a_resumed_semi_supervised_run_takes_a_new_epsilon_label_steps_label_lr_
     assert bad.returncode == 2 and "--epsilon" in bad.stderr and "Traceback" not in bad.stderr
     assert json.load(open(os.path.join(copy, "config.json")))["supervision"]["epsilon"] == 0.05  # not written
     proc = gan_em("cluster", "--out", copy, "--resume", "--iterations", "3", "--epsilon", "0", "--label-steps", "40",
-                  "--label-lr", "1e-3", "--e-augment", "--quiet")
+                  "--label-lr", "1e-3", "--e-augment", "--e-augment-start", "2", "--quiet")
     assert proc.returncode == 0, proc.stderr[-3000:]
     config = json.load(open(os.path.join(copy, "config.json")))
     assert config["supervision"] == {"labels": 30, "epsilon": 0.0, "max_steps": 40, "lr": 1e-3}
-    assert config["train"]["e_augment"] is True
+    assert config["train"]["e_augment"] is True and config["train"]["e_augment_start"] == 2
     summary = json.load(open(os.path.join(copy, "summary.json")))
     assert summary["epsilon"] == 0.0 and summary["iterations"] == 3
     # ε = 0 is never reached, so the new cap ends the supervised training of iteration 3

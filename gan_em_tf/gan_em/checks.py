@@ -31,6 +31,12 @@ def validate(cfg: RunConfig, ds) -> None:
     if cfg.train.e_augment and len(ds.shape) != 3:
         raise UserError(f"--e-augment jitters images, but {ds.name} holds vectors of shape {tuple(ds.shape)}; "
                         f"drop --e-augment")
+    if cfg.train.e_augment_start < 0:
+        raise UserError(f"--e-augment-start must be 0 (jitter from the start) or positive, got "
+                        f"{cfg.train.e_augment_start}")
+    if cfg.train.e_augment_start and not cfg.train.e_augment:
+        raise UserError(f"--e-augment-start {cfg.train.e_augment_start} says when --e-augment's jitter begins, but "
+                        f"it is off; add --e-augment")
     split_merge_flags(cfg, k)
     growth_flags(cfg, k)
     supervision_flags(cfg, ds)

@@ -125,13 +125,20 @@ class GanEm:
                                shuffle=False)
         return {k: v[-1] for k, v in hist.history.items()}
 
+    @property
+    def e_jitter(self) -> bool:
+        """Whether the coming E-step jitters G's samples: ``--e-augment``, from EM iteration S + 1 on with
+        ``--e-augment-start S``."""
+        t = self.cfg.train
+        return t.e_augment and self.iteration >= t.e_augment_start
+
     def e_step_fit(self, verbose: int) -> dict:
         """q E-net steps on generated batches, c ~ φ or balanced (lines 9–12, Eq. 5); jittered with
-        ``--e-augment``."""
+        ``--e-augment`` (:attr:`e_jitter`)."""
         t, s = self.cfg.train, self.cfg.schedule
         ds = data_lib.noise_batches(t.e_batch_size, s.e_steps, self.cfg.runtime.seed, self.iteration, t.noise_dim,
                                     self.phi[:self.active_clusters], balanced=t.e_class_prior == "uniform",
-                                    jitter=t.e_augment)
+                                    jitter=self.e_jitter)
         hist = self.e_step.fit(ds, epochs=1, steps_per_epoch=s.e_steps, verbose=verbose, shuffle=False)
         return {k: v[-1] for k, v in hist.history.items()}
 
