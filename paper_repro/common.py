@@ -96,14 +96,32 @@ def machine() -> str:
             f"TensorFlow {tf.__version__}")
 
 
+def merged_flags(args: list[str], extra: str = "") -> list[str]:
+    """``args`` then the ``--cluster-args`` string, each flag kept once: where a flag is given twice the later
+    one wins (as argparse would decide) and the earlier one is dropped, so the recorded command reads as run."""
+    tokens = [*args, *extra.split()]
+    items: list[list[str]] = []  # [flag, value?] in order
+    for i, token in enumerate(tokens):
+        if token.startswith("--"):
+            items.append([token])
+        elif items and len(items[-1]) == 1 and i > 0 and tokens[i - 1] == items[-1][0]:
+            items[-1].append(token)
+        else:  # a stray word (e.g. a second value): keep it where it stands
+            items.append([token])
+    last = {item[0].split("=")[0]: n for n, item in enumerate(items) if item[0].startswith("--")}
+    return [t for n, item in enumerate(items)
+            if not item[0].startswith("--") or last[item[0].split("=")[0]] == n for t in item]
+
+
 def cluster(run_dir: str, args: list[str], extra: str = "") -> dict:
     """Run (or resume, or reuse) one ``gan-em cluster`` into run_dir; returns its summary + ACC curve."""
+    args = merged_flags(args, extra)
     summary_path = os.path.join(run_dir, "summary.json")
     if not os.path.exists(summary_path):
         if os.path.exists(os.path.join(run_dir, "config.json")):
             cmd = ["cluster", "--out", run_dir, "--resume", "--no-progress"]
         else:
-            cmd = ["cluster", *args, *extra.split(), "--out", run_dir, "--no-progress"]
+            cmd = ["cluster", *args, "--out", run_dir, "--no-progress"]
         print("+ gan-em " + " ".join(cmd), flush=True)
         proc = subprocess.run([sys.executable, "-m", "gan_em_tf", *cmd])
         if proc.returncode != 0:
@@ -112,7 +130,7 @@ def cluster(run_dir: str, args: list[str], extra: str = "") -> dict:
         summary = json.load(f)
     with open(os.path.join(run_dir, "metrics.csv")) as f:
         summary["curve"] = [{k: float(v) for k, v in r.items() if v not in ("", None)} for r in csv.DictReader(f)]
-    summary["command"] = "gan-em cluster " + " ".join(args + extra.split()) + f" --out {run_dir}"
+    summary["command"] = "gan-em cluster " + " ".join(args) + f" --out {run_dir}"
     return summary
 
 

@@ -58,6 +58,18 @@ def test_colab_notebook_converts_to_a_script(tmp_path):
     assert "table1.py --quick" in script and "list_physical_devices('GPU')" in script
 
 
+def test_cluster_args_replace_the_scripts_own_flags_in_the_command():
+    """A flag given again through --cluster-args is run and recorded once, with the later value."""
+    sys.path.insert(0, os.path.join(ROOT, "paper_repro"))
+    import common
+
+    merged = common.merged_flags(["--dataset", "mnist", "--config", "paper", "--seed", "3", "--lr-decay", "-1"],
+                                 "--config authors --e-augment --lr-decay 0.95 --lr-e=6e-4 --lr-e=1e-3")
+    assert merged == ["--dataset", "mnist", "--seed", "3", "--config", "authors", "--e-augment",
+                      "--lr-decay", "0.95", "--lr-e=1e-3"]
+    assert common.merged_flags(["--a", "1"]) == ["--a", "1"]
+
+
 def test_mnist_split_flag_reaches_runs_baselines_and_the_data_label():
     """--mnist-split picks the MNIST images of every run and of the k-means/GMM baselines alike."""
     sys.path.insert(0, os.path.join(ROOT, "paper_repro"))
