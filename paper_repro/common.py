@@ -28,13 +28,16 @@ MNIST_SPLITS = {"all": "train+test, 70,000 images", "train": "train split, 60,00
                 "test": "test split, 10,000 images"}
 
 
-def parser(description: str) -> argparse.ArgumentParser:
-    """The flags every script shares."""
+def parser(description: str, full_seeds=(0, 1, 2), quick_seeds=(0,), one_seed: bool = False) -> argparse.ArgumentParser:
+    """The flags every script shares; the seed defaults are the script's (``one_seed``: a single run's picture)."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help="CPU smoke-size reproduction: bundled digits, short schedule, a few minutes")
     p.add_argument("--out", default=None, help="output folder (default: paper_repro/out/<script>[-quick])")
-    p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: 0 1 2; --quick: 0)")
+    defaults = f"default: {' '.join(map(str, full_seeds))}; --quick: {' '.join(map(str, quick_seeds))}"
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help=f"the seed; this script draws one run ({defaults})" if one_seed else f"seeds ({defaults})")
+    p.set_defaults(full_seeds=tuple(full_seeds), quick_seeds=tuple(quick_seeds), one_seed=one_seed)
     p.add_argument("--data-dir", help="MNIST IDX folder (train-*/t10k-* files) instead of a tfds download")
     p.add_argument("--mnist-split", choices=MNIST_SPLITS, default="all",
                    help="MNIST images to use: all = train+test, 70,000, as in the paper (default); test = the "
@@ -51,8 +54,13 @@ def out_dir(a, stem: str) -> str:
     return path
 
 
-def seeds(a, full_default=(0, 1, 2), quick_default=(0,)) -> list[int]:
-    return list(a.seeds) if a.seeds else list(quick_default if a.quick else full_default)
+def seeds(a) -> list[int]:
+    """--seeds, or the script's defaults; a script that draws one run stops on several with a one-line error."""
+    chosen = list(a.seeds) if a.seeds else list(a.quick_seeds if a.quick else a.full_seeds)
+    if a.one_seed and len(chosen) > 1:
+        raise SystemExit(f"{os.path.basename(sys.argv[0])}: error: --seeds takes one seed here (got "
+                         f"{len(chosen)}); run the script once per seed, each with its own --out")
+    return chosen
 
 
 def mnist_data(a, semi_supervised: bool = False) -> list[str]:

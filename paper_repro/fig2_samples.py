@@ -17,9 +17,9 @@ import common  # noqa: E402
 
 
 def main(argv=None) -> int:
-    a = common.parser(__doc__.split("\n\n")[0]).parse_args(argv)
+    a = common.parser(__doc__.split("\n\n")[0], full_seeds=(0,), one_seed=True).parse_args(argv)
+    seed = common.seeds(a)[0]  # checked before --out is made
     out = common.out_dir(a, "fig2")
-    seed = common.seeds(a, full_default=(0,))[0]
     semi_args = (common.mnist_args(a) + ["--labels", "100"] if a.quick else
                  ["--dataset", "svhn_cropped", "--split", "train", "--labels", "1000"] + common.training(a))
     runs = {"a": common.cluster(os.path.join(out, "clustering"), common.mnist_args(a) + ["--seed", str(seed)],

@@ -19,11 +19,11 @@ import common  # noqa: E402
 
 
 def main(argv=None) -> int:
-    p = common.parser(__doc__.split("\n\n")[0])
+    p = common.parser(__doc__.split("\n\n")[0], full_seeds=(0,), one_seed=True)
     p.add_argument("--dims", type=int, nargs="+", default=[1000, 100, 2], help="layer r sizes k (default: 1000 100 2)")
     a = p.parse_args(argv)
+    seed = common.seeds(a)[0]  # checked before --out is made
     out = common.out_dir(a, "fig3")
-    seed = common.seeds(a, full_default=(0,))[0]
     runs = {k: common.cluster(os.path.join(out, f"k{k}"), common.mnist_args(a) + ["--embed-dim", str(k),
                                                                                 "--seed", str(seed)], a.cluster_args)
             for k in a.dims}

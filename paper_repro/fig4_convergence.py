@@ -18,9 +18,9 @@ PAPER_FINAL_ERROR = 4.20  # Table 1, MNIST K = 10
 
 
 def main(argv=None) -> int:
-    a = common.parser(__doc__.split("\n\n")[0]).parse_args(argv)
+    a = common.parser(__doc__.split("\n\n")[0], full_seeds=(0, 1, 2, 3, 4), quick_seeds=(0, 1)).parse_args(argv)
     out = common.out_dir(a, "fig4")
-    seeds = common.seeds(a, full_default=(0, 1, 2, 3, 4), quick_default=(0, 1))
+    seeds = common.seeds(a)
     runs = common.sweep(out, "runs", common.mnist_args(a), seeds, a.cluster_args)
 
     import matplotlib

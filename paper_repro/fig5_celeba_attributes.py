@@ -35,9 +35,9 @@ def digit_attributes(n: int) -> dict:
 
 
 def main(argv=None) -> int:
-    a = common.parser(__doc__.split("\n\n")[0]).parse_args(argv)
+    a = common.parser(__doc__.split("\n\n")[0], full_seeds=(0,)).parse_args(argv)
     out = common.out_dir(a, "fig5")
-    seeds = common.seeds(a, full_default=(0,))
+    seeds = common.seeds(a)
     if a.quick:
         args = ["--dataset", "digits", "--clusters", "2"] + common.training(a)
     else:

@@ -70,6 +70,15 @@ def test_cluster_args_replace_the_scripts_own_flags_in_the_command():
     assert common.merged_flags(["--a", "1"]) == ["--a", "1"]
 
 
+def test_a_one_picture_script_refuses_several_seeds(tmp_path):
+    """fig3 draws one run: several --seeds stop it with a one-line error before anything is written."""
+    out = tmp_path / "fig3"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "paper_repro", "fig3_dimension_reduction.py"),
+                           "--quick", "--seeds", "1", "2", "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "--seeds takes one seed" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
 def test_mnist_split_flag_reaches_runs_baselines_and_the_data_label():
     """--mnist-split picks the MNIST images of every run and of the k-means/GMM baselines alike."""
     sys.path.insert(0, os.path.join(ROOT, "paper_repro"))
