@@ -28,7 +28,8 @@ MNIST_SPLITS = {"all": "train+test, 70,000 images", "train": "train split, 60,00
                 "test": "test split, 10,000 images"}
 
 
-def parser(description: str, full_seeds=(0, 1, 2), quick_seeds=(0,), one_seed: bool = False) -> argparse.ArgumentParser:
+def parser(description: str, full_seeds=(0, 1, 2), quick_seeds=(0,),
+           one_seed: bool = False) -> argparse.ArgumentParser:
     """The flags every script shares; the seed defaults are the script's (``one_seed``: a single run's picture)."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
@@ -107,14 +108,13 @@ def machine() -> str:
 def merged_flags(args: list[str], extra: str = "") -> list[str]:
     """``args`` then the ``--cluster-args`` string, each flag kept once: where a flag is given twice the later
     one wins (as argparse would decide) and the earlier one is dropped, so the recorded command reads as run."""
-    tokens = [*args, *extra.split()]
-    items: list[list[str]] = []  # [flag, value?] in order
-    for i, token in enumerate(tokens):
-        if token.startswith("--"):
-            items.append([token])
-        elif items and len(items[-1]) == 1 and i > 0 and tokens[i - 1] == items[-1][0]:
-            items[-1].append(token)
-        else:  # a stray word (e.g. a second value): keep it where it stands
+    items: list[list[str]] = []  # [flag], [flag, value] or [stray word], in order
+    for token in [*args, *extra.split()]:
+        previous = items[-1] if items else []
+        flag_awaiting_value = len(previous) == 1 and previous[0].startswith("--") and "=" not in previous[0]
+        if flag_awaiting_value and not token.startswith("--"):
+            previous.append(token)
+        else:  # a flag, or a stray word (e.g. a second value) kept where it stands
             items.append([token])
     last = {item[0].split("=")[0]: n for n, item in enumerate(items) if item[0].startswith("--")}
     return [t for n, item in enumerate(items)
