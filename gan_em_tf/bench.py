@@ -1,13 +1,12 @@
-"""Speed benchmark (``gan-em bench``): M- and E-step throughput on the paper's 28×28 nets.
+"""Speed benchmark (``gan-em bench``): steps/s of a method's training phases.
 
-For each XLA setting it times, on the same networks and the same tf.data input,
-(a) the Keras path, ``MStep.fit`` / ``EStep.fit`` with the custom ``train_step``
-(steps after the warm-up, timed from a callback inside one ``fit``),
-and (b) a bare loop: a ``tf.function`` calling the same update (GradientTape +
-optimizer) per batch with no Keras fit machinery. ``keras/bare`` is the ratio.
-The two paths are timed alternately ``repeats`` times and the median of each
-is reported, so a burst of load on a shared machine does not decide the ratio.
-Random images are used: speed does not depend on the data.
+The method names its phases (``bench_phases`` in its ``method`` module: GAN-EM's M- and E-step on the
+28×28 networks). For each XLA setting it times, on the same networks and the same tf.data input,
+(a) the Keras path, ``fit`` with the custom ``train_step`` (steps after the warm-up, timed from a
+callback inside one ``fit``), and (b) a bare loop: a ``tf.function`` calling the same update
+(GradientTape + optimizer) per batch with no Keras fit machinery. ``keras/bare`` is the ratio.
+The two paths are timed alternately ``repeats`` times and the median of each is reported, so a burst
+of load on a shared machine does not decide the ratio. Random data is used: speed does not depend on it.
 """
 from __future__ import annotations
 
@@ -17,29 +16,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_em_tf import data as data_lib
-from gan_em_tf import networks
-from gan_em_tf.config import train_preset
-from gan_em_tf.gan_em.models import EStep, MStep
+from gan_em_tf import methods
 
-SHAPE, K = (28, 28, 1), 10
-# Multiply-adds per image of one M-step with the 28×28 nets, ×2 FLOP: G forward 13.1 M, D forward on
+# Multiply-adds per image of one GAN-EM M-step with the 28×28 nets, ×2 FLOP: G forward 13.1 M, D forward on
 # reals, fakes and fakes again 3 × 19.2 M, D backward for its update 2 × 2 × 19.2 M, D backward to its
 # input 19.2 M, G backward 2 × 13.1 M ≈ 193 M MAC (≈ 27 GFLOP at batch 70, as ANCHORS.md's 26.5).
 M_STEP_GFLOP_PER_IMAGE = 2 * 193e6 / 1e9
-
-
-def _build(xla: bool):
-    t = train_preset("authors")
-    keras.utils.set_random_seed(0)
-    g = networks.build_generator(SHAPE, K, t.noise_dim)
-    d = networks.build_discriminator(SHAPE, K)
-    e = networks.build_enet(SHAPE, K)
-    m = MStep(g, d, K, t.generator_loss, t.real_unit_weight, t.d_fake_targets)
-    m.compile(keras.optimizers.Adam(t.lr_g, 0.5), keras.optimizers.Adam(t.lr_d, 0.5), jit_compile=xla)
-    es = EStep(g, e, K)
-    es.compile(keras.optimizers.Adam(t.lr_e, 0.5), jit_compile=xla)
-    return m, es, t.noise_dim
 
 
 class _StepClock(keras.callbacks.Callback):
@@ -73,30 +55,29 @@ def _time_bare(step, ds, warmup: int, steps: int) -> float:
 
 
 def run(batch_size: int, e_batch_size: int, steps: int, warmup: int, xla_settings,
-        mixed_precision: bool = False, repeats: int = 3) -> list[dict]:
+        mixed_precision: bool = False, repeats: int = 3, method: str = methods.DEFAULT) -> list[dict]:
+    policy = keras.mixed_precision.global_policy().name
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    n = batch_size * (steps + warmup)
-    x = np.random.default_rng(0).random((n,) + SHAPE, dtype=np.float32)
-    w = np.full((n, K), 1.0 / K, np.float32)
-    results = []
-    for xla in xla_settings:
-        m, e, noise_dim = _build(xla)
-        m_ds = data_lib.real_batches(x, w, batch_size, 0, 0, noise_dim, K, epochs=2).cache()
-        e_ds = data_lib.noise_batches(e_batch_size, steps + warmup, 0, 0, noise_dim, np.full(K, 1 / K), True).cache()
-        for phase, model, ds, batch, update in (("M-step", m, m_ds, batch_size, m.update),
-                                                ("E-step", e, e_ds, e_batch_size, e.update)):
-            step = tf.function(lambda b, u=update: u(**b), jit_compile=xla)  # traced once, reused per repeat
-            keras_runs, bare_runs = [], []
-            for _ in range(repeats):
-                keras_runs.append(_time_keras(model, ds, warmup, steps))
-                bare_runs.append(_time_bare(step, ds, warmup, steps))
-            keras_sps, bare_sps = float(np.median(keras_runs)), float(np.median(bare_runs))
-            results.append({"phase": phase, "xla": xla, "batch": batch, "mixed_precision": mixed_precision,
-                            "repeats": repeats, "keras_runs": keras_runs, "bare_runs": bare_runs,
-                            "keras_steps_per_s": keras_sps, "bare_steps_per_s": bare_sps, "keras_images_per_s": keras_sps * batch,
-                            "bare_images_per_s": bare_sps * batch, "keras_over_bare": keras_sps / bare_sps})
-    return results
+    try:
+        results = []
+        for xla in xla_settings:
+            phases = methods.module(method, "method").bench_phases(batch_size, e_batch_size, steps + warmup, xla)
+            for phase, model, ds, batch, update in phases:
+                step = tf.function(lambda b, u=update: u(**b), jit_compile=xla)  # traced once, reused per repeat
+                keras_runs, bare_runs = [], []
+                for _ in range(repeats):
+                    keras_runs.append(_time_keras(model, ds, warmup, steps))
+                    bare_runs.append(_time_bare(step, ds, warmup, steps))
+                keras_sps, bare_sps = float(np.median(keras_runs)), float(np.median(bare_runs))
+                results.append({"phase": phase, "xla": xla, "batch": batch, "mixed_precision": mixed_precision,
+                                "repeats": repeats, "keras_runs": keras_runs, "bare_runs": bare_runs,
+                                "keras_steps_per_s": keras_sps, "bare_steps_per_s": bare_sps,
+                                "keras_images_per_s": keras_sps * batch, "bare_images_per_s": bare_sps * batch,
+                                "keras_over_bare": keras_sps / bare_sps})
+        return results
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 10, xla: bool = True, dtype: str = "float32") -> float:

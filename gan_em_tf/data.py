@@ -157,7 +157,9 @@ def load_tfds(name: str, split: str, data_dir: str | None = None, image_size: in
     only when the dataset host answers within a few seconds, so an offline
     machine fails at once with a one-line message.
     """
-    import tensorflow as tf
+    from gan_em_tf.tf_startup import import_tensorflow
+
+    tf = import_tensorflow()
     import tensorflow_datasets as tfds
 
     tfds_split = "train+test" if split == "all" else split

@@ -29,23 +29,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-CONV_MIN_SIDE = 16
-
-
-def conv_stages(shape: tuple) -> int:
-    """Number of stride-2 stages of G (2 up to 32×32, 3 above), 0 for MLP inputs."""
-    if len(shape) != 3 or min(shape[:2]) < CONV_MIN_SIDE:
-        return 0
-    stages = 2 if max(shape[:2]) <= 32 else 3
-    return stages if shape[0] % 2**stages == 0 and shape[1] % 2**stages == 0 else 0
-
-
-def uses_conv(shape: tuple) -> bool:
-    """Convolutional nets for images with both sides ≥ 16 and divisible by 2^stages."""
-    return conv_stages(shape) > 0
-
-
-WEIGHT_INITS = ("glorot", "normal")
+from gan_em_tf.architecture import conv_stages, uses_conv  # noqa: F401  (the shape rule, TensorFlow-free)
 
 
 @keras.saving.register_keras_serializable(package="gan_em_tf")
@@ -90,27 +74,16 @@ def _bn(sync: bool):
     return BatchNormalization(synchronized=sync, momentum=0.9, epsilon=1e-5)
 
 
-def _kernel_init(weight_init: str):
-    """A fresh kernel initializer: Keras' Glorot-uniform default, or N(0, 0.02) as in the authors' code
-    (their ``initialize_weights``: conv, transposed-conv and linear weights; biases zero, as Keras')."""
-    if weight_init == "glorot":
-        return "glorot_uniform"
-    if weight_init == "normal":
-        return keras.initializers.RandomNormal(0.0, 0.02)
-    raise ValueError(f"unknown weight_init {weight_init!r}; use one of {WEIGHT_INITS}")
-
-
 def _units(n: int, width: float) -> int:
     """``n`` filters or units scaled by the width multiplier (at least 1)."""
     return max(1, round(n * width))
 
 
 def build_generator(shape: tuple, clusters: int, noise_dim: int, sync_bn: bool = False,
-                    weight_init: str = "glorot", width: float = 1.0) -> keras.Model:
+                    width: float = 1.0) -> keras.Model:
     """G(z, c): noise [N, noise_dim] and one-hot class [N, K] → samples in [0, 1] of ``shape``.
 
     ``width`` scales every hidden layer's filters and units (1: the authors' nets)."""
-    ki = functools.partial(_kernel_init, weight_init)  # a new initializer per layer
     u = functools.partial(_units, width=width)
     z = keras.Input((noise_dim,), name="noise")
     c = keras.Input((clusters,), name="class_onehot")
@@ -120,70 +93,60 @@ def build_generator(shape: tuple, clusters: int, noise_dim: int, sync_bn: bool =
         hh, ww, ch = shape
         base_h, base_w, base_ch = hh // 2**stages, ww // 2**stages, u(64 * 2 ** (stages - 1))
         for units in (u(1024), base_ch * base_h * base_w):
-            h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units, kernel_initializer=ki())(h)))
+            h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units)(h)))
         h = layers.Reshape((base_h, base_w, base_ch))(h)
         for filters in (64 * 2**i for i in reversed(range(stages - 1))):  # 64 (28×28); 128, 64 (64×64)
-            up = layers.Conv2DTranspose(u(filters), 4, 2, padding="same", kernel_initializer=ki())
+            up = layers.Conv2DTranspose(u(filters), 4, 2, padding="same")
             h = layers.ReLU()(_bn(sync_bn)(up(h)))
-        h = layers.Conv2DTranspose(ch, 4, 2, padding="same", kernel_initializer=ki())(h)
+        h = layers.Conv2DTranspose(ch, 4, 2, padding="same")(h)
     else:
         for units in (u(256), u(256)):
-            h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units, kernel_initializer=ki())(h)))
-        h = layers.Dense(math.prod(shape), kernel_initializer=ki())(h)
+            h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units)(h)))
+        h = layers.Dense(math.prod(shape))(h)
         h = layers.Reshape(shape)(h)
     out = layers.Activation("sigmoid", dtype="float32", name="sample")(h)
     return keras.Model([z, c], out, name="generator")
 
 
-def _trunk(x, shape: tuple, sync_bn: bool, batchnorm: bool = True, weight_init: str = "glorot",
-           width: float = 1.0):
-    """Shared feature extractor f(x) of D and E (§4.3); ``batchnorm`` False drops its BatchNorm layers."""
-    ki = functools.partial(_kernel_init, weight_init)
+def _trunk(x, shape: tuple, sync_bn: bool, width: float = 1.0):
+    """Shared feature extractor f(x) of D and E (§4.3)."""
     u = functools.partial(_units, width=width)
-    norm = (lambda h: _bn(sync_bn)(h)) if batchnorm else (lambda h: h)
     stages = conv_stages(shape)
     if stages:
         h = x
         for filters in (64, 128, 256, 512)[: stages + 1]:
-            h = layers.LeakyReLU(0.2)(norm(layers.Conv2D(u(filters), 4, 2, padding="same", kernel_initializer=ki())(h)))
+            h = layers.LeakyReLU(0.2)(_bn(sync_bn)(layers.Conv2D(u(filters), 4, 2, padding="same")(h)))
         h = layers.Flatten()(h)
-        return layers.LeakyReLU(0.2)(norm(layers.Dense(u(1024), kernel_initializer=ki())(h)))
+        return layers.LeakyReLU(0.2)(_bn(sync_bn)(layers.Dense(u(1024))(h)))
     h = layers.Flatten()(x)
     for units in (u(256), u(256)):
-        h = layers.LeakyReLU(0.2)(layers.Dense(units, kernel_initializer=ki())(h))
+        h = layers.LeakyReLU(0.2)(layers.Dense(units)(h))
     return h
 
 
-def build_discriminator(shape: tuple, clusters: int, sync_bn: bool = False, weight_init: str = "glorot",
-                        width: float = 1.0) -> keras.Model:
+def build_discriminator(shape: tuple, clusters: int, sync_bn: bool = False, width: float = 1.0) -> keras.Model:
     """D(x) → K + 1 logits: σ(logit_i) = D_i(x) of Eq. 2 for i < K; index K is real-vs-fake."""
     x = keras.Input(shape, name="images")
-    h = _trunk(x, shape, sync_bn, weight_init=weight_init, width=width)
-    logits = layers.Dense(clusters + 1, dtype="float32", name="logits", kernel_initializer=_kernel_init(weight_init))(h)
+    h = _trunk(x, shape, sync_bn, width=width)
+    logits = layers.Dense(clusters + 1, dtype="float32", name="logits")(h)
     return keras.Model(x, logits, name="discriminator")
 
 
 def build_enet(shape: tuple, clusters: int, embed_dim: int | None = None, sync_bn: bool = False,
-               batchnorm: bool = True, weight_init: str = "glorot", width: float = 1.0) -> keras.Model:
+               width: float = 1.0) -> keras.Model:
     """E-net: x → K logits (softmax = w of Eq. 4).
 
-    ``batchnorm`` False builds the trunk without BatchNorm. That is what the
-    authors' code effectively trains: it switches the E-net to eval mode before
-    its first use and never back, so its BatchNorm layers only apply their
-    initial running statistics (mean 0, variance 1), i.e. no normalisation.
-    With BatchNorm, the E-net is trained on batch statistics of *generated*
-    images and applied to real ones with those moving averages.
-
-    With ``embed_dim`` = k, layer r of k units sits right before the output
-    layer (§5.4); its activations (the layer named ``embedding``) are the
-    reduced representation (:func:`embedding_model`).
+    The E-net is trained on batch statistics of *generated* images and applied to real ones with its
+    BatchNorm's moving averages. With ``embed_dim`` = k, layer r of k units sits right before the output
+    layer (§5.4); its activations (the layer named ``embedding``) are the reduced representation
+    (:func:`embedding_model`).
     """
     x = keras.Input(shape, name="images")
-    h = _trunk(x, shape, sync_bn, batchnorm, weight_init, width)
+    h = _trunk(x, shape, sync_bn, width=width)
     if embed_dim:
-        h = layers.Dense(embed_dim, name="embedding_dense", kernel_initializer=_kernel_init(weight_init))(h)
+        h = layers.Dense(embed_dim, name="embedding_dense")(h)
         h = layers.LeakyReLU(0.2, name=EMBEDDING)(h)
-    logits = layers.Dense(clusters, dtype="float32", name="logits", kernel_initializer=_kernel_init(weight_init))(h)
+    logits = layers.Dense(clusters, dtype="float32", name="logits")(h)
     return keras.Model(x, logits, name="enet")
 
 
@@ -209,15 +172,3 @@ def copy_class(generator: keras.Model, discriminator: keras.Model, enet: keras.M
         kernel[:, dst], bias[dst] = kernel[:, src], bias[src]
         out.kernel.assign(kernel)
         out.bias.assign(bias)
-
-
-def build_networks(shape: tuple, clusters: int, train, embed_dim: int = 0, sync_bn: bool = False) -> dict:
-    """G, D and the E-net of one run as ``{"generator", "discriminator", "enet"}``, from its
-    :class:`~gan_em_tf.config.TrainConfig` (noise size, width, initialisation, E-net BatchNorm)."""
-    init, width = train.weight_init, train.net_width
-    return {
-        "generator": build_generator(shape, clusters, train.noise_dim, sync_bn=sync_bn, weight_init=init, width=width),
-        "discriminator": build_discriminator(shape, clusters, sync_bn=sync_bn, weight_init=init, width=width),
-        "enet": build_enet(shape, clusters, embed_dim=embed_dim, sync_bn=sync_bn, batchnorm=train.enet_batchnorm,
-                           weight_init=init, width=width),
-    }

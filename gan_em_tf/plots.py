@@ -26,9 +26,9 @@ def sample_grid(images: np.ndarray, path: str, title: str = "") -> None:
             ax.set_xticks([])
             ax.set_yticks([])
         axes[i, 0].set_ylabel(str(i), rotation=0, labelpad=10, fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=8)
-    fig.tight_layout(pad=0.1)
+    fig.tight_layout(pad=0.1, rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight() if title else 1))
+    if title:  # in the strip tight_layout left free above the first row
+        fig.suptitle(title, fontsize=8, y=1 - 0.1 / fig.get_figheight(), va="top")
     fig.savefig(path, dpi=100)
     plt.close(fig)
 

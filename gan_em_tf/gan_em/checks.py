@@ -1,55 +1,114 @@
 """GAN-EM's run settings checked against each other and the data, before TensorFlow is imported.
 
-Every contradiction is a one-line ``UserError`` naming the flag that fixes it. The CLI calls
-``validate`` right after loading the data, so a bad flag fails in a second instead of after
-TensorFlow's start-up; ``loop.run`` calls it again for library callers.
+Every contradiction is a one-line ``UserError`` naming the flag (or recipe) that fixes it. The CLI calls
+``validate`` right after loading the data, so a bad flag fails in a second instead of after TensorFlow's
+start-up; the runner calls it again for library callers.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from gan_em_tf import data as data_lib
-from gan_em_tf.config import FINAL_MOVE_MODES, GROW_SPLITS, SPLIT_MERGE_MODES, RunConfig, TrainConfig
 from gan_em_tf.errors import UserError
+from gan_em_tf.gan_em.config import E_CLASS_PRIORS, GENERATOR_LOSSES, INITS, OPTIMIZERS, TrainConfig
 
 
-def validate(cfg: RunConfig, ds) -> None:
-    """All checks of a run of GAN-EM on ``ds`` (a ``data.Dataset``)."""
-    k, n = cfg.clusters, len(ds)
+def validate(cfg, ds) -> None:
+    """All checks of a GAN-EM run on ``ds`` (a ``data.Dataset``)."""
+    t, k, n = cfg.train, cfg.clusters, len(ds)
+    common(cfg, ds)
+    for name, value, allowed in (("--generator-loss", t.generator_loss, GENERATOR_LOSSES),
+                                 ("--e-class-prior", t.e_class_prior, E_CLASS_PRIORS), ("--init", t.init, INITS),
+                                 ("train.optimizer", t.optimizer, OPTIMIZERS)):
+        if value not in allowed:
+            raise UserError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    for name, value in (("--lr-g", t.lr_g), ("--lr-d", t.lr_d), ("--lr-e", t.lr_e), ("--net-width", t.net_width)):
+        if not value > 0:
+            raise UserError(f"{name} must be positive, got {value}")
+    for name, value in (("--batch-size", t.batch_size), ("--e-batch-size", t.e_batch_size)):
+        if value < 1:
+            raise UserError(f"{name} must be a positive integer, got {value}")
+    if n // t.batch_size < 1:
+        raise UserError(f"only {n} samples for a batch of {t.batch_size}; lower --batch-size")
+    if not 0 < t.lr_decay <= 1:
+        raise UserError(f"--lr-decay must be in (0, 1], got {t.lr_decay}")
+    if t.lr_decay_start < 0 or t.e_augment_start < 0 or t.g_class_start < 1:
+        raise UserError("train.lr_decay_start and train.e_augment_start must be ≥ 0 and train.g_class_start ≥ 1 "
+                        "(config.json)")
+    if t.e_augment and len(ds.shape) != 3:
+        raise UserError(f"--e-augment jitters images, but {ds.name} holds vectors of shape {tuple(ds.shape)}; "
+                        "drop --e-augment")
+    if t.init == "kmeans" and (cfg.semi_supervised or t.growth):
+        raise UserError("--init kmeans starts w from k-means for clustering K clusters; drop it with --labels or "
+                        "with a recipe that grows its clusters (or pass --init uniform)")
+    moves_fit(cfg, k)
+    growth_fits(cfg, k)
+    supervision_fits(cfg, ds)
+
+
+def common(cfg, ds) -> None:
+    """The checks every method shares: K, the schedule, the embedding size."""
+    k, n, s = cfg.clusters, len(ds), cfg.schedule
     if k < 2:
         raise UserError(f"--clusters must be at least 2, got {k}")
     if k > n:
         raise UserError(f"--clusters {k} is larger than the {n} samples; lower --clusters")
-    if not 0 < cfg.train.lr_decay <= 1:
-        raise UserError(f"--lr-decay must be in (0, 1], got {cfg.train.lr_decay}")
-    if cfg.train.lr_decay_start < 0:
-        raise UserError(f"--lr-decay-start must be 0 (decay from the start) or positive, got {cfg.train.lr_decay_start}")
-    if not cfg.train.net_width > 0:
-        raise UserError(f"--net-width must be a positive multiplier, got {cfg.train.net_width}")
+    if s.iterations < 1:
+        raise UserError(f"--iterations must be a positive integer, got {s.iterations}")
+    if s.e_steps < 1:
+        raise UserError(f"--e-steps must be a positive integer, got {s.e_steps}")
+    if s.m_epochs is not None and not s.m_epochs > 0:
+        raise UserError(f"--m-epochs must be a positive number of passes (0.5 = half a pass), got {s.m_epochs}")
     if cfg.embed_dim < 0:
         raise UserError(f"--embed-dim must be positive, got {cfg.embed_dim}")
-    if cfg.train.e_augment and len(ds.shape) != 3:
-        raise UserError(f"--e-augment jitters images, but {ds.name} holds vectors of shape {tuple(ds.shape)}; "
-                        f"drop --e-augment")
-    if cfg.train.e_augment_start < 0:
-        raise UserError(f"--e-augment-start must be 0 (jitter from the start) or positive, got "
-                        f"{cfg.train.e_augment_start}")
-    if cfg.train.e_augment_start and not cfg.train.e_augment:
-        raise UserError(f"--e-augment-start {cfg.train.e_augment_start} says when --e-augment's jitter begins, but "
-                        f"it is off; add --e-augment")
-    split_merge_flags(cfg, k)
-    growth_flags(cfg, k)
-    supervision_flags(cfg, ds)
+    if cfg.runtime.keep_every < 0:
+        raise UserError(f"--keep-every must be a positive integer, got {cfg.runtime.keep_every}")
 
 
-def supervision_flags(cfg: RunConfig, ds) -> None:
-    """--labels, --epsilon, --label-steps, --label-lr (§5.3)."""
+def moves_fit(cfg, k: int) -> None:
+    """The partition moves of a recipe (``train.moves``) against K, the labels and ``--iterations``."""
+    m = cfg.train.moves
+    if m is None:
+        return
+    source = f"--recipe {cfg.recipe_name}" if cfg.recipe_name else "train.moves"
+    if cfg.semi_supervised:
+        raise UserError(f"{source} moves clusters; with --labels the clusters are the classes: use --recipe "
+                        "cpu-semi (or another recipe without moves)")
+    if k < 3 or (cfg.train.growth and cfg.train.growth.clusters < 3):
+        raise UserError(f"{source} makes split-and-merge moves, which need at least 3 clusters; raise --clusters "
+                        "or use --recipe authors")
+    if min(m.every, m.start, m.final) < 1 or m.final_hold < 0 or m.whiten < 0 or not m.m_step_scale > 0:
+        raise UserError("train.moves: every, start and final must be ≥ 1, final_hold and whiten ≥ 0, "
+                        "m_step_scale > 0 (config.json)")
+    if m.final + m.final_hold >= cfg.schedule.iterations:
+        raise UserError(f"{source} makes its last move after EM iteration {m.final} and holds it "
+                        f"{m.final_hold} more, so E(x) must update w after it: pass --iterations "
+                        f"{m.final + m.final_hold + 1} or more")
+
+
+def growth_fits(cfg, k: int) -> None:
+    """The growth from K0 to K clusters (``--grow-from K0`` or a recipe's ``train.growth``)."""
+    g = cfg.train.growth
+    if g is None:
+        return
+    if not 2 <= g.clusters < k:
+        raise UserError(f"--grow-from {g.clusters}: the clusters grown into --clusters {k} must be at least 2 and "
+                        f"fewer than {k}; raise --clusters or lower --grow-from")
+    if cfg.semi_supervised:
+        raise UserError("--grow-from grows clusters; with --labels the clusters are the classes: drop it")
+    if g.after < 1 or g.hold < 0 or g.after + g.hold >= cfg.schedule.iterations:
+        raise UserError(f"the growth after EM iteration {g.after}, held {g.hold} more, must end before the last "
+                        f"iteration: pass --iterations {g.after + g.hold + 1} or more")
+
+
+def supervision_fits(cfg, ds) -> None:
+    """--labels, --epsilon, --label-steps (§5.3)."""
+    if cfg.supervision.labels < 0:
+        raise UserError(f"--labels must be 0 (unsupervised) or positive, got {cfg.supervision.labels}")
     if not 0 <= cfg.supervision.epsilon < 1:
         raise UserError(f"--epsilon must be in [0, 1), got {cfg.supervision.epsilon}")
     if cfg.supervision.max_steps < 1:
         raise UserError(f"--label-steps must be a positive integer, got {cfg.supervision.max_steps}")
-    if cfg.supervision.lr is not None and not cfg.supervision.lr > 0:
-        raise UserError(f"--label-lr must be a positive learning rate, got {cfg.supervision.lr}")
     if cfg.semi_supervised:
         data_lib.labelled_indices_of(ds, cfg.supervision.labels, cfg.runtime.seed)  # its errors, not its pick
         classes = np.unique(ds.y)
@@ -58,119 +117,13 @@ def supervision_flags(cfg: RunConfig, ds) -> None:
                             f"{len(classes)} classes; pass --clusters {len(classes)}")
 
 
-def split_merge_flags(cfg: RunConfig, k: int) -> None:
-    """One-line errors for --split-merge-* flags that contradict each other or the run."""
-    t = cfg.train
-    if t.split_merge_every < 0:
-        raise UserError(f"--split-merge-every must be 0 (off) or positive, got {t.split_merge_every}")
-    if t.split_merge_start < 0:
-        raise UserError(f"--split-merge-start must be 0 or positive, got {t.split_merge_start}")
-    if t.split_merge_whiten < 0:
-        raise UserError(f"--split-merge-whiten must be 0 (raw features) or positive, "
-                        f"got {t.split_merge_whiten}")
-    if t.split_merge_mode not in SPLIT_MERGE_MODES:
-        raise UserError(f"--split-merge-mode must be one of {', '.join(SPLIT_MERGE_MODES)}, "
-                        f"got {t.split_merge_mode!r}")
-    if t.split_merge_m_epochs < 0:
-        raise UserError(f"--split-merge-m-epochs must be 0 (use --m-epochs) or positive, "
-                        f"got {t.split_merge_m_epochs}")
-    if t.split_merge_hold < 0:
-        raise UserError(f"--split-merge-hold must be 0 (off) or positive, got {t.split_merge_hold}")
-    if t.split_merge_hold and not t.split_merge_every:
-        raise UserError("--split-merge-hold needs --split-merge-every N (no moves are made without it)")
-    if t.split_merge_every and t.split_merge_hold >= t.split_merge_every:
-        raise UserError(f"--split-merge-hold {t.split_merge_hold} must be smaller than --split-merge-every "
-                        f"{t.split_merge_every} (E(x) would never update w between moves)")
-    moves = t.split_merge_every or t.split_merge_final or t.grow_from
-    if t.split_merge_m_epochs and not moves:
-        raise UserError("--split-merge-m-epochs needs --split-merge-every N, --split-merge-final F or --grow-from "
-                        "K0 (no moves are made without one)")
-    if t.split_merge_protect_new and t.split_merge_mode != "smem":
-        raise UserError("--split-merge-protect-new acts on smem moves (pair and cross moves free no column); "
-                        "drop it or use --split-merge-mode smem")
-    if t.split_merge_protect_new and not t.split_merge_every:
-        raise UserError("--split-merge-protect-new needs --split-merge-every N (the moves are off without it)")
-    if t.split_merge_start and not t.split_merge_every:
-        raise UserError("--split-merge-start needs --split-merge-every N (the moves are off without it)")
-    if t.split_merge_every and t.split_merge_mode in ("smem", "alternate") and k < 3:
-        raise UserError(f"--split-merge-every needs --clusters of at least 3 (split one, merge two), got {k}; "
-                        "--split-merge-mode pair or cross works with 2")
-    if t.split_merge_every and cfg.semi_supervised:
-        raise UserError("--split-merge-every is for clustering; with --labels the clusters are the classes, "
-                        "drop one of the two flags")
-    if t.split_merge_final < 0:
-        raise UserError(f"--split-merge-final must be 0 (off) or an EM iteration, got {t.split_merge_final}")
-    if t.split_merge_final_hold < 0:
-        raise UserError(f"--split-merge-final-hold must be 0 (off) or positive, got {t.split_merge_final_hold}")
-    if not t.split_merge_final:
-        if t.split_merge_final_hold:
-            raise UserError("--split-merge-final-hold needs --split-merge-final F (the last move it holds)")
-        return
-    if t.split_merge_final_mode not in FINAL_MOVE_MODES:
-        raise UserError(f"--split-merge-final-mode must be one of {', '.join(FINAL_MOVE_MODES)}, "
-                        f"got {t.split_merge_final_mode!r}")
-    if t.split_merge_final_mode == "none" and (t.split_merge_final_hold or not t.split_merge_every):
-        raise UserError("--split-merge-final-mode none makes no last move: it stops the moves of "
-                        "--split-merge-every N at --split-merge-final F, so it needs --split-merge-every and no "
-                        "--split-merge-final-hold")
-    if t.split_merge_every and t.split_merge_final <= (t.split_merge_start or t.split_merge_every):
-        raise UserError(f"--split-merge-final {t.split_merge_final} must come after the first move every N "
-                        f"(--split-merge-start {t.split_merge_start}, --split-merge-every {t.split_merge_every})")
-    if t.split_merge_final + t.split_merge_final_hold >= cfg.schedule.iterations:
-        raise UserError(f"--split-merge-final {t.split_merge_final} plus --split-merge-final-hold "
-                        f"{t.split_merge_final_hold} must be below --iterations {cfg.schedule.iterations} "
-                        "(E(x) must update w after the last move)")
-    if t.split_merge_final_mode == "smem" and k < 3:
-        raise UserError(f"--split-merge-final-mode smem needs --clusters of at least 3, got {k}; use pair or cross")
-    if cfg.semi_supervised:
-        raise UserError("--split-merge-final is for clustering; with --labels the clusters are the classes, "
-                        "drop one of the two flags")
-
-
-def growth_flags(cfg: RunConfig, k: int) -> None:
-    """One-line errors for --grow-* flags that contradict each other or the run."""
-    t = cfg.train
-    if not t.grow_from:
-        if t.grow_after or t.grow_hold:
-            raise UserError("--grow-after and --grow-hold need --grow-from K0 (the clusters to start with)")
-        return
-    if t.grow_split not in GROW_SPLITS:
-        raise UserError(f"--grow-split must be one of {', '.join(GROW_SPLITS)}, got {t.grow_split!r}")
-    if not 2 <= t.grow_from < k:
-        raise UserError(f"--grow-from must be at least 2 and below --clusters {k}, got {t.grow_from}")
-    if t.grow_hold < 0:
-        raise UserError(f"--grow-hold must be 0 (off) or positive, got {t.grow_hold}")
-    if not 1 <= t.grow_after or t.grow_after + t.grow_hold >= cfg.schedule.iterations:
-        raise UserError(f"--grow-after must be an EM iteration from 1 with --grow-after + --grow-hold below "
-                        f"--iterations {cfg.schedule.iterations}, got {t.grow_after} + {t.grow_hold}")
-    if t.split_merge_mode in ("smem", "alternate") and t.split_merge_every and t.grow_from < 3:
-        raise UserError(f"--split-merge-every needs at least 3 clusters (split one, merge two), but --grow-from "
-                        f"{t.grow_from} starts with {t.grow_from}")
-    if cfg.semi_supervised or t.init == "kmeans":
-        raise UserError("--grow-from is for clustering from the uniform start; drop it, or --labels / --init kmeans")
-
-
-def grow_split_change(cfg: RunConfig, grow_split: str | None, done: int) -> None:
-    """A resume or branch may change --grow-split only while the growth is still to come (after ``done`` EM
-    iterations of a run whose config is ``cfg``)."""
-    t = cfg.train
-    if grow_split is None or grow_split == t.grow_split or not t.grow_from or done < t.grow_after:
-        return
-    raise UserError(f"--grow-split acts on the growth after EM iteration {t.grow_after}, which this run made already "
-                    f"(it has {done}); branch from an earlier checkpoint (--branch-from RUN/checkpoints/iter-NNNN)")
-
-
 def lr_schedule_change(old: TrainConfig, new: TrainConfig, done: int) -> None:
-    """A resume or branch may change --lr-decay and --lr-decay-start only where the rates of the ``done``
-    completed EM iterations stay as they were: a run trained at constant rates so far may start a decay at
-    ``done`` − 1 or later (iteration S itself runs at γ⁰); a run whose rates already decay keeps its decay."""
+    """A resume may change ``--lr-decay`` only where the rates of the ``done`` completed EM iterations stay as
+    they were: a run trained at constant rates so far may start decaying them at ``done`` − 1 or later."""
     if all(np.isclose(new.lr_factor(i), old.lr_factor(i)) for i in range(done)):
         return
-    if all(old.lr_factor(i) == 1 for i in range(done)):
-        raise UserError(f"--lr-decay-start {new.lr_decay_start} would decay the rates of EM iterations this run "
-                        f"has completed ({done}); pass --lr-decay-start {done - 1} or later")
-    raise UserError(f"this run's rates already decay (--lr-decay {old.lr_decay} from EM iteration "
-                    f"{old.lr_decay_start}), so a resume or branch keeps them; drop --lr-decay and --lr-decay-start")
+    raise UserError(f"--lr-decay {new.lr_decay} would change the rates of EM iterations this run has completed "
+                    f"({done}); a resume keeps them (drop --lr-decay, or --branch-from an earlier checkpoint)")
 
 
 def labels_only_flags(ds, n_labels: int, steps: int, lr: float) -> None:

@@ -1,6 +1,6 @@
 """Reference row for the semi-supervised columns: GAN-EM's E-net trained on the labelled examples only.
 
-The same network (:func:`networks.build_enet` of the preset), the same labelled
+The same network (:func:`networks.build_enet` of the recipe), the same labelled
 examples (:func:`data.split_labelled`, fixed by the seed), the same training
 phase (:class:`LabelStep`, L_E = CE(E(x_real), u) of §5.3) and the same
 held-out scoring as ``gan-em cluster --labels N`` — but no GAN: no generated
@@ -16,10 +16,11 @@ import numpy as np
 
 from gan_em_tf import data as data_lib
 from gan_em_tf import metrics, networks
-from gan_em_tf.config import LABELS_ONLY_LR, LABELS_ONLY_STEPS, TrainConfig
+from gan_em_tf.config import LABELS_ONLY_LR, LABELS_ONLY_STEPS
 from gan_em_tf.gan_em import checks
-from gan_em_tf.gan_em.loop import make_optimizer
+from gan_em_tf.gan_em.config import TrainConfig
 from gan_em_tf.gan_em.models import LabelStep
+from gan_em_tf.training import make_optimizer
 
 METHOD = "labels-only"
 
@@ -29,20 +30,20 @@ def fit_predict(split: data_lib.LabelledSplit, classes: int, train: TrainConfig,
     """Train a fresh E-net for ``steps`` steps (batch ``train.batch_size``) on the labelled examples;
     returns its class ids for the held-out images."""
     keras.utils.set_random_seed(seed)
-    enet = networks.build_networks(split.heldout.shape, classes, train)["enet"]
+    enet = networks.build_enet(split.heldout.shape, classes, width=train.net_width)
     phase = LabelStep(enet)
-    phase.compile(make_optimizer(train, lr))
+    phase.compile(make_optimizer(train.optimizer, lr, train.adam_beta1))
     batches = data_lib.labelled_batches(split.x_labelled, split.y_labelled, train.batch_size, seed, 0).repeat()
     phase.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
     return enet.predict(split.heldout.x, batch_size=500, verbose=0).argmax(axis=1)
 
 
 def run(ds: data_lib.Dataset, heldout: data_lib.Dataset | None, n_labels: int, seeds: list[int], train: TrainConfig,
-        steps: int = LABELS_ONLY_STEPS, lr: float = LABELS_ONLY_LR) -> dict:
+        steps: int = LABELS_ONLY_STEPS, lr: float = LABELS_ONLY_LR, recipe: str = "authors") -> dict:
     """Classification scores on the held-out data per seed and their mean ± sd.
 
-    The preset gives the E-net (BatchNorm or not), the batch size and the optimizer
-    (Adam with its β1, or RMSprop); ``lr`` replaces its E-net rate (see :data:`config.LABELS_ONLY_LR`).
+    ``train`` (the settings of ``recipe``) gives the E-net's width, the batch size and the optimizer (Adam with
+    its β1, or RMSprop); ``lr`` replaces its E-net rate (see :data:`config.LABELS_ONLY_LR`).
     """
     checks.labels_only_flags(ds, n_labels, steps, lr)
     per_seed = []
@@ -52,5 +53,5 @@ def run(ds: data_lib.Dataset, heldout: data_lib.Dataset | None, n_labels: int, s
         predicted = fit_predict(split, int(ds.y.max()) + 1, train, steps, lr, seed)
         per_seed.append({"seed": seed, "seconds": time.time() - t0, "n_heldout": len(split.heldout),
                          **metrics.classification_scores(split.heldout.y, predicted)})
-    return {"method": METHOD, "labels": n_labels, "steps": steps, "lr": lr, "preset": train.preset,
+    return {"method": METHOD, "labels": n_labels, "steps": steps, "lr": lr, "recipe": recipe,
             "n_samples": len(ds), "per_seed": per_seed, **metrics.mean_sd_over_seeds(per_seed)}

@@ -9,7 +9,7 @@
 * :class:`LabelStep` — semi-supervised only (§5.3): the E-net trained on the
   labelled real images.
 
-Both reduce every loss over the global batch (:func:`losses.global_mean`), so
+Each reduces every loss over the global batch (:func:`gan_em_tf.losses.global_mean`), so
 they give the same update on any number of MirroredStrategy replicas.
 """
 from __future__ import annotations
@@ -17,75 +17,36 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from gan_em_tf import losses
 from gan_em_tf.augment import affine_jitter
+from gan_em_tf.gan_em import losses
+from gan_em_tf.training import Phase, global_batch, global_mean
 
 
-def _num_replicas() -> int:
-    return tf.distribute.get_strategy().num_replicas_in_sync
-
-
-def _global_batch(replica_batch: tf.Tensor):
-    """Size of the global batch from one replica's batch tensor."""
-    return tf.shape(replica_batch)[0] * _num_replicas()
-
-
-class _Phase(keras.Model):
-    """Shared plumbing: trackers named like the logged keys, listed in ``metrics``."""
-
-    def __init__(self, tracker_names, **kwargs):
-        super().__init__(**kwargs)
-        self.trackers = {n: keras.metrics.Mean(name=n) for n in tracker_names}
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def _log(self, **values):
-        """Update trackers with replica-local values scaled back to global means."""
-        r = float(_num_replicas())
-        for name, value in values.items():
-            self.trackers[name].update_state(value * r)
-        return {n: t.result() for n, t in self.trackers.items()}
-
-
-class MStep(_Phase):
+class MStep(Phase):
     """M-step GAN (Algorithm 1, lines 5–8): alternating D and G updates.
 
     Args:
         generator: G(z, one-hot c) → images.
         discriminator: D(x) → K + 1 logits.
         clusters: K.
-        generator_loss: ``"exp"`` (Eq. 1), ``"onehot"`` (authors' code) or ``"nonsat"``; see losses.
+        generator_loss: ``"exp"`` (Eq. 1) or ``"onehot"`` (authors' code); see losses.
         real_unit_weight: weight of the real/fake unit on real images.
-        fake_targets: ``"all"`` (Eq. 2) or ``"own"`` (Eq. 16); see losses.
-        ``g_class_weight`` (a variable, 1 by default) scales the class-unit term
-        of G's loss; 0 trains G through the real/fake unit only.
-        enet, info_weight: when ``info_weight`` > 0 (not in the paper; off by
-            default), G also minimises info_weight · CE(E(G(z, c)), c) and the
-            E-net takes a step on the same fakes (Eq. 5), an InfoGAN-style
-            pressure that keeps G's K classes distinguishable during the M-step.
+
+    ``g_class_weight`` (a variable, 1 by default) scales the class-unit term of G's loss; 0 trains G
+    through the real/fake unit only (``g_class_start``).
     """
 
-    def __init__(self, generator, discriminator, clusters, generator_loss="exp", real_unit_weight=1.0,
-                 fake_targets="all", enet=None, info_weight=0.0, **kwargs):
-        names = ("d_loss", "g_loss", "d_real", "d_fake") + (("info_loss",) if info_weight > 0 else ())
-        super().__init__(names, **kwargs)
-        if info_weight > 0 and enet is None:
-            raise ValueError("info_weight > 0 needs the E-net")
+    def __init__(self, generator, discriminator, clusters, generator_loss="exp", real_unit_weight=1.0, **kwargs):
+        super().__init__(("d_loss", "g_loss", "d_real", "d_fake"), **kwargs)
         self.generator = generator
         self.discriminator = discriminator
-        self.enet = enet if info_weight > 0 else None
         self.clusters = clusters
         self.generator_loss_kind = generator_loss
         self.real_unit_weight = real_unit_weight
-        self.fake_targets = fake_targets
-        self.info_weight = float(info_weight)
-        # weight of the class-unit term of G's loss; the EM loop sets it per iteration (--g-class-start)
+        # weight of the class-unit term of G's loss; the method sets it per EM iteration (g_class_start)
         self.g_class_weight = tf.Variable(1.0, trainable=False, name="g_class_weight")
-        self.built = True  # the sub-networks are built Functional models
 
-    def compile(self, g_optimizer, d_optimizer, e_optimizer=None, **kwargs):
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
         """Attach one optimizer per network and build their slots now.
 
         Building here (in the strategy scope, outside the train step) matters:
@@ -94,13 +55,8 @@ class MStep(_Phase):
         super().compile(optimizer=None, **kwargs)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
-        self.e_optimizer = e_optimizer
         g_optimizer.build(self.generator.trainable_variables)
         d_optimizer.build(self.discriminator.trainable_variables)
-        if self.enet is not None:
-            if e_optimizer is None:
-                raise ValueError("info_weight > 0 needs e_optimizer")
-            e_optimizer.build(self.enet.trainable_variables)
 
     def call(self, inputs, training=False):
         """G(z, c) for a batch dict (lets Keras build the model from a data batch)."""
@@ -108,54 +64,40 @@ class MStep(_Phase):
         return self.generator([inputs["z"], onehot], training=training)
 
     def update(self, x_real, w, z, c):
-        """One D step then one G step; returns (d_loss, g_loss, real_logits, fake_logits, info_loss).
+        """One D step then one G step; returns (d_loss, g_loss, real_logits, fake_logits).
 
         G's forward pass is recorded once and reused: D is updated on the
         detached fakes, then the G loss is taken through the updated D.
         """
-        global_batch = _global_batch(x_real)
+        batch = global_batch(x_real)
         onehot = tf.one_hot(c, self.clusters)
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
-        info_loss = tf.constant(0.0)
-        with tf.GradientTape(persistent=self.enet is not None) as g_tape:
+        with tf.GradientTape() as g_tape:
             fake = self.generator([z, onehot], training=True)
             with g_tape.stop_recording():
                 with tf.GradientTape() as d_tape:
                     real_logits = self.discriminator(x_real, training=True)
                     fake_logits = self.discriminator(tf.stop_gradient(fake), training=True)
-                    real_l, fake_l = losses.discriminator_loss(
-                        real_logits, w, fake_logits, c, self.real_unit_weight, self.fake_targets)
-                    d_loss = losses.global_mean(real_l, global_batch) + losses.global_mean(fake_l, global_batch)
+                    real_l, fake_l = losses.discriminator_loss(real_logits, w, fake_logits, self.real_unit_weight)
+                    d_loss = global_mean(real_l, batch) + global_mean(fake_l, batch)
                 self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
             g_logits = self.discriminator(fake, training=True)
-            g_loss = losses.global_mean(
+            g_loss = global_mean(
                 losses.generator_loss(g_logits, c, self.clusters, self.generator_loss_kind, self.g_class_weight),
-                global_batch)
-            if self.enet is not None:
-                info_loss = losses.global_mean(losses.enet_loss(self.enet(fake, training=True), c), global_batch)
-                g_loss = g_loss + self.info_weight * info_loss
+                batch)
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
-        if self.enet is not None:
-            e_vars = self.enet.trainable_variables
-            self.e_optimizer.apply_gradients(zip(g_tape.gradient(info_loss, e_vars), e_vars))
-        return d_loss, g_loss, real_logits, fake_logits, info_loss
+        return d_loss, g_loss, real_logits, fake_logits
 
     def train_step(self, data):
-        x_real = data["x_real"]
-        d_loss, g_loss, real_logits, fake_logits, info_loss = self.update(**data)
-        global_batch = _global_batch(x_real)
-        extra = {"info_loss": info_loss} if self.enet is not None else {}
-        return self._log(
-            d_loss=d_loss,
-            g_loss=g_loss,
-            d_real=losses.global_mean(tf.sigmoid(real_logits[:, -1]), global_batch),
-            d_fake=losses.global_mean(tf.sigmoid(fake_logits[:, -1]), global_batch),
-            **extra,
-        )
+        d_loss, g_loss, real_logits, fake_logits = self.update(**data)
+        batch = global_batch(data["x_real"])
+        return self.log(d_loss=d_loss, g_loss=g_loss,
+                        d_real=global_mean(tf.sigmoid(real_logits[:, -1]), batch),
+                        d_fake=global_mean(tf.sigmoid(fake_logits[:, -1]), batch))
 
 
-class _ENetPhase(_Phase):
+class _ENetPhase(Phase):
     """A phase that trains only the E-net by cross-entropy on (images, classes) (Eq. 5 / §5.3)."""
 
     def compile(self, e_optimizer, **kwargs):
@@ -163,12 +105,12 @@ class _ENetPhase(_Phase):
         self.e_optimizer = e_optimizer
         e_optimizer.build(self.enet.trainable_variables)
 
-    def _enet_step(self, images, classes, global_batch):
+    def _enet_step(self, images, classes, batch):
         """One E-net step on CE(E(images), classes) over the global batch; returns (loss, logits)."""
         e_vars = self.enet.trainable_variables
         with tf.GradientTape() as tape:
             logits = self.enet(images, training=True)
-            loss = losses.global_mean(losses.enet_loss(logits, classes), global_batch)
+            loss = global_mean(losses.enet_loss(logits, classes), batch)
         self.e_optimizer.apply_gradients(zip(tape.gradient(loss, e_vars), e_vars))
         return loss, logits
 
@@ -187,7 +129,6 @@ class EStep(_ENetPhase):
         self.generator = generator
         self.enet = enet
         self.clusters = clusters
-        self.built = True
 
     def call(self, inputs, training=False):
         """E(G(z, c)) for a batch dict {z, c}."""
@@ -199,34 +140,32 @@ class EStep(_ENetPhase):
         fake = self.generator([z, tf.one_hot(c, self.clusters)], training=False)
         if u is not None:
             fake = affine_jitter(fake, u)
-        return self._enet_step(fake, c, _global_batch(z))
+        return self._enet_step(fake, c, global_batch(z))
 
     def train_step(self, data):
         z, c = data["z"], data["c"]
-        global_batch = _global_batch(z)
         e_loss, logits = self.update(z, c, data.get("u"))
         hit = tf.cast(tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), tf.cast(c, tf.int32)), tf.float32)
-        return self._log(e_loss=e_loss, e_acc=losses.global_mean(hit, global_batch))
+        return self.log(e_loss=e_loss, e_acc=global_mean(hit, global_batch(z)))
 
 
 class LabelStep(_ENetPhase):
     """Semi-supervised E-net training (§5.3): L_E = CE(E(x_real), u) on labelled real images.
 
     Run after each E-step, a pass at a time, until the E-net's error on the
-    labelled set is below ε (:meth:`GanEm.supervise`).
+    labelled set is below ε (:meth:`gan_em_tf.gan_em.method.GanEm.supervise`).
     """
 
     def __init__(self, enet, **kwargs):
         super().__init__(("label_loss",), **kwargs)
         self.enet = enet
-        self.built = True
 
     def call(self, inputs, training=False):
         return self.enet(inputs["x"], training=training)
 
     def update(self, x, y):
         """One step of CE(E(x), y) over the global batch; returns the loss."""
-        return self._enet_step(x, y, _global_batch(x))[0]
+        return self._enet_step(x, y, global_batch(x))[0]
 
     def train_step(self, data):
-        return self._log(label_loss=self.update(data["x"], data["y"]))
+        return self.log(label_loss=self.update(data["x"], data["y"]))

@@ -1,4 +1,4 @@
-"""An optional split-and-merge move on GAN-EM's soft labels w (not in the paper; ``--split-merge-every``).
+"""The partition moves on GAN-EM's soft labels w as pure functions (not in the paper; :mod:`.moves` schedules them).
 
 EM for mixtures can settle in a local optimum where one component covers two
 classes while two components share one (on MNIST-test: a 3/5 or 4/9 cluster next
@@ -14,42 +14,26 @@ uses densities:
 * merge candidate: the pair (i, j), both ≠ k, whose posteriors correlate most
   over the data, wᵢ·wⱼ / |wᵢ||wⱼ| (SMEM's criterion);
 * the move: w_i ← w_i + w_j; cluster k's members are split in two by k-means on
-  D's penultimate features (optionally on their whitened top principal components,
-  ``--split-merge-whiten``), and the w_k of one half moves to the freed column j.
+  D's penultimate features (on their whitened top principal components, ``MoveConfig.whiten``),
+  and the w_k of one half moves to the freed column j.
 
 The next M-step then trains G's class j and D's unit j on that half.
 
-``--split-merge-mode pair`` makes a different move: the most correlated pair (i, j)
-is pooled and split in two again by the same 2-means, one half to each column. It
-keeps every cluster where it is and targets two clusters that share the same two
-classes half and half (on MNIST-test: two 4/9 clusters).
+A pair re-split pools the most correlated pair (i, j) and splits it in two again by the same 2-means, one
+half to each column: it targets two clusters that share the same two classes half and half.
 
-``--split-merge-mode cross`` targets such a pair differently. D's features code the
-current cluster, so a 2-means of the pooled pair mostly finds the boundary already
-there; but each cluster's own 2-means does part its two classes. So every cluster is
-split in two, the pair whose split directions (difference of the halves' centroids)
-align most, |cos|, is chosen, and each half of i is joined with the half of j on the
-same side of j's split: the 7s of both clusters in one, the 9s in the other.
+A cross re-pairing targets such a pair differently. D's features code the current cluster, so a 2-means of
+the pooled pair mostly finds the boundary already there; but each cluster's own 2-means does part its two
+classes. So every cluster is split in two, the pair whose split directions (difference of the halves'
+centroids) align most, |cos|, is chosen, and each half of i is joined with the half of j on the same side of
+j's split: the 7s of both clusters in one, the 9s in the other.
 
-``--split-merge-final-mode cross-graph`` takes the cross move's pair but deals it out again by
-:func:`graph_halves`, a spectral split of the pooled images' k-NN graph, not by D's features. On MNIST-test
-two clusters can each hold 7s and 9s about two to one, and their 2-means halves in D's features (or in the
-pixels) then follow style, not digit, so the cross move leaves them as they were; the images' nearest
-neighbours mostly share a digit, and a cut of their graph parts 7s from 9s better (RESULTS.md).
+The growth (:func:`grow`) fills empty columns by cutting the then largest cluster by a spectral cut of its
+members' k-NN graph (:func:`graph_halves`), which follows chains of near neighbours rather than the widest
+spread; on MNIST K = 20 and 30 ended lower with it than with 2-means cuts (RESULTS.md).
 
-``--split-merge-hold H`` (in :class:`~gan_em_tf.gan_em.loop.GanEm`) keeps the moved w
-through the next H EM iterations instead of replacing it by E(x): G's classes follow a
-re-pairing only over several passes, and an E-net trained on a G that still draws both
-digits in each class deals the reals back out half and half.
-
-``--grow-from K0 --grow-after T`` (coarse to fine, for K larger than the number of classes) uses only the first
-K0 columns of w until EM iteration T, then splits clusters until all K columns hold one (:func:`grow`): each
-new column takes the smaller 2-means half of the currently largest cluster, so the K clusters start as a
-refinement of the K0 ones. Started at K = 20, GAN-EM on MNIST-test parts some digits by style and joins
-others into mixed clusters (RESULTS.md); a refinement of a K0 = 10 partition starts with none it did not have.
-
-All functions here are pure NumPy on (w, logits, features) so they can be tested on
-hand-made cases; :meth:`GanEm.split_merge_move` feeds them the networks' outputs.
+All functions here are pure NumPy on (w, logits, features) so they can be tested on hand-made cases;
+:class:`~gan_em_tf.gan_em.moves.PartitionMoves` feeds them the networks' outputs.
 """
 from __future__ import annotations
 
@@ -72,20 +56,14 @@ def merge_scores(w: np.ndarray) -> np.ndarray:
     return corr
 
 
-def choose_move(w: np.ndarray, class_logits: np.ndarray, protect: tuple[int, ...] = ()) -> tuple[int, int, int]:
+def choose_move(w: np.ndarray, class_logits: np.ndarray) -> tuple[int, int, int]:
     """(split k, merge i, merge j): the most badly covered cluster and, among the others, the most correlated pair.
 
     i is the larger of the pair (it keeps the merged mass), j the column freed for k's second half.
-    Columns in ``protect`` (``--split-merge-protect-new``: the column the previous move filled) are left out of
-    the pair unless that leaves fewer than two columns to merge.
     """
     k = int(np.argmax(split_scores(w, class_logits)))
     corr = merge_scores(w)
     corr[k, :] = corr[:, k] = -np.inf
-    keep = [c for c in protect if c != k]
-    if w.shape[1] - 1 - len(keep) >= 2:
-        corr[keep, :] = -np.inf
-        corr[:, keep] = -np.inf
     i, j = np.unravel_index(int(np.argmax(corr)), corr.shape)
     mass = w.sum(axis=0)
     if mass[j] > mass[i]:
@@ -111,7 +89,7 @@ def _move_mass(w: np.ndarray, rows: np.ndarray | slice, src: int, dst: int) -> N
 
 
 def pair_to_resplit(w: np.ndarray) -> tuple[int, int]:
-    """(i, j) for a pair re-split (``--split-merge-mode pair``): the two clusters whose posteriors correlate most,
+    """(i, j) for a pair re-split (a ``pair`` move): the two clusters whose posteriors correlate most,
     i the larger."""
     corr = merge_scores(w)
     i, j = np.unravel_index(int(np.argmax(corr)), corr.shape)
@@ -174,7 +152,7 @@ def cross_mask(assign: np.ndarray, smaller_half: dict[int, np.ndarray], i: int, 
 
 def aligned_pair(assign: np.ndarray, features: np.ndarray, k: int, seed: int,
                  whiten: int = 0) -> tuple[int, int, float, dict[int, np.ndarray]] | None:
-    """The pair a cross re-pairing (``--split-merge-mode cross``) deals out again: (i, j, cos, smaller_half).
+    """The pair a cross re-pairing (a ``cross`` move) deals out again: (i, j, cos, smaller_half).
 
     Each cluster with two or more members is split by :func:`halves` (``smaller_half[c]``: the sample indices of
     c's smaller half); (i, j, cos) is their :func:`most_aligned_pair`, and :func:`cross_mask` the new parting.
@@ -207,12 +185,12 @@ def halves(features: np.ndarray, seed: int, whiten: int = 0) -> np.ndarray:
 
 def graph_halves(points: np.ndarray, seed: int, neighbors: int = 5, dims: int = 50) -> np.ndarray:
     """Boolean mask of the smaller of two groups that spectral clustering finds in the ``neighbors``-NN graph of
-    ``points`` (images for the ``cross-graph`` move, D's features for ``grow(..., split="graph")``; each flattened,
-    then projected on its top ``dims`` principal components).
+    ``points`` (D's features for :func:`grow`; flattened, then projected on their top ``dims`` principal
+    components).
 
     2-means cuts a group along its widest spread; a graph cut follows the chains of near neighbours, so it parts
-    two classes that each vary more in style than they differ from each other, as long as an image's nearest
-    neighbours mostly share its class (``--split-merge-final-mode cross-graph``).
+    two classes that each vary more in style than they differ from each other, as long as a point's nearest
+    neighbours mostly share its class.
     """
     from sklearn.cluster import SpectralClustering
 
@@ -232,19 +210,14 @@ def _smaller_group(labels: np.ndarray) -> np.ndarray:
     return labels == int(np.bincount(labels, minlength=2).argmin())
 
 
-def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int, *, split: str, whiten: int = 0
-         ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Fill w's empty columns by splitting clusters: first any of columns 0..k_from-1 that no sample's w picks (a
     cluster that emptied before the growth), then k_from..K-1 (empty until now). Each takes the samples in the
-    smaller group of the then largest cluster among the columns filled so far, with their w of that cluster; the
-    groups are :func:`halves` of the members' features (``split`` "2means", ``whiten`` as there) or
-    :func:`graph_halves` ("graph"; ``--grow-split``).
+    smaller group of the then largest cluster among the columns filled so far (:func:`graph_halves` of the
+    members' features), with their w of that cluster.
 
     Returns the new w (every row keeps its sum) and the (parent, j) of each split, in order.
     """
-    cut = {"2means": lambda points: halves(points, seed, whiten), "graph": lambda points: graph_halves(points, seed)}
-    if split not in cut:
-        raise ValueError(f"grow: split must be one of {', '.join(cut)}, got {split!r}")
     out, splits = w.copy(), []
     filled = np.zeros(w.shape[1], bool)
     filled[:k_from] = np.bincount(w[:, :k_from].argmax(axis=1), minlength=k_from) > 0
@@ -252,7 +225,7 @@ def grow(w: np.ndarray, features: np.ndarray, k_from: int, seed: int, *, split: 
         assign = np.where(filled, out, -np.inf).argmax(axis=1)
         parent = int(np.bincount(assign, minlength=len(filled)).argmax())
         members = np.flatnonzero(assign == parent)
-        moved = members[cut[split](features[members])]
+        moved = members[graph_halves(features[members], seed)]
         _move_mass(out, moved, parent, j)
         filled[j] = True
         splits.append((parent, int(j)))

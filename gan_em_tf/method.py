@@ -1,0 +1,69 @@
+"""The interface the runner (:mod:`gan_em_tf.runner`) drives, one object per run.
+
+A method subpackage's ``method.build(cfg, shape, n_samples, strategy)`` returns a :class:`Method`: its
+networks and optimizers built in the strategy's scope, and its EM state. The runner owns everything
+around it — iterations, checkpoints and resume, metrics.csv, the log line, scores, summary, figures
+and the SavedModel — so each method only says how one EM iteration trains and what it can serve.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Iteration:
+    """What one EM iteration hands the runner: its logged values (floats; a move's record) and the cluster of
+    every training sample to score for it."""
+
+    logs: dict
+    assign: np.ndarray
+
+
+class Method:
+    """Base class of a method: the runner reads these attributes and calls these methods."""
+
+    name = ""
+    iteration = 0  # completed EM iterations
+    clusters = 0  # K
+    networks: dict = {}  # name → keras.Model, checkpointed as NAME.weights.h5
+    optimizers: dict = {}  # name → optimizer, checkpointed
+
+    def start(self, x: np.ndarray) -> None:
+        """Once, before the first EM iteration of a new run (not on resume): e.g. the initial soft labels."""
+
+    def describe_next(self) -> str:
+        """The coming EM iteration in a few words, for its first log line."""
+        raise NotImplementedError
+
+    def em_iteration(self, x: np.ndarray, verbose: int, labelled=None) -> Iteration:
+        """Train one EM iteration on ``x`` (``labelled`` = (x_l, y_l) for semi-supervised runs)."""
+        raise NotImplementedError
+
+    def describe_logs(self, logs: dict) -> str:
+        """The method's part of an iteration's log line."""
+        return ""
+
+    def posterior(self, x: np.ndarray) -> np.ndarray:
+        """[N, K] cluster probabilities of ``x``: what the exported ``assign`` endpoint gives."""
+        raise NotImplementedError
+
+    def state(self) -> dict:
+        """The EM state to checkpoint besides networks and optimizers (NumPy arrays)."""
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        """Restore :meth:`state` from a checkpoint."""
+
+    def sample_grid(self, per_cluster: int, seed: int) -> np.ndarray:
+        """[K, per_cluster, *shape] generated samples, one row per cluster (samples.png)."""
+        raise NotImplementedError
+
+    def embed(self, x: np.ndarray) -> np.ndarray | None:
+        """Learned features of ``x`` for embedding.npy / .png, or None when the run has none."""
+        return None
+
+    def endpoints(self) -> tuple[list, dict]:
+        """(models to track, {name: tf.function}) of the SavedModel (:mod:`gan_em_tf.export`)."""
+        raise NotImplementedError

@@ -1,0 +1,44 @@
+"""What a run is scored on: clustering, semi-supervised classification, or named binary attributes.
+
+* clustering with labels: Hungarian ACC, NMI, ARI, purity and the error of GAN-EM's Eq. 17 of the
+  assignment against y (:func:`metrics.cluster_scores`);
+* semi-supervised (``--labels N``): N labelled examples picked from y, the method's predictions scored as
+  class ids on the held-out data — the test split when given, else the unlabelled rest;
+* unlabelled data with named binary attributes (CelebA): the error against every attribute and their mean
+  (GAN-EM's Table 1, column 5).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from gan_em_tf import data as data_lib
+from gan_em_tf import metrics
+
+
+class Task:
+    def __init__(self, cfg, ds: data_lib.Dataset, heldout: data_lib.Dataset | None):
+        self.labelled = None  # (x_l, y_l) of a semi-supervised run
+        self.heldout = heldout
+        self.rest = None  # mask of the unlabelled training samples when they are the held-out data
+        self.clusters = cfg.clusters
+        if cfg.semi_supervised:
+            split = data_lib.split_labelled(ds, cfg.supervision.labels, cfg.runtime.seed, heldout)
+            self.labelled = (split.x_labelled, split.y_labelled)
+            self.heldout, self.rest = split.heldout, split.rest
+
+    @property
+    def name(self) -> str:
+        return "semi-supervised" if self.labelled is not None else "clustering"
+
+    def scores(self, method, ds: data_lib.Dataset, assign: np.ndarray) -> dict:
+        """Scores of ``assign`` (the cluster of every training sample); a separate test split is assigned by
+        ``method.posterior``."""
+        if self.labelled is not None:
+            pred = assign[self.rest] if self.rest is not None else method.posterior(self.heldout.x).argmax(axis=1)
+            return metrics.classification_scores(self.heldout.y, pred)
+        if ds.y is not None:
+            return metrics.cluster_scores(ds.y, assign, self.clusters)
+        if ds.attributes:
+            errors = metrics.attribute_errors(ds.attributes, assign)
+            return {"mean_attribute_error": float(np.mean(list(errors.values()))), "attribute_errors": errors}
+        return {}

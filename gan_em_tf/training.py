@@ -1,0 +1,81 @@
+"""Plumbing every method's training phases share: Keras models with a custom ``train_step``, losses reduced
+over the global batch, optimizers, and the process-wide runtime settings of one run.
+
+A phase is a :class:`Phase` (a ``keras.Model`` that holds already-built sub-networks, compiles its own
+optimizers and overrides ``train_step``); its logged scalars are :class:`keras.metrics.Mean` trackers named
+like the keys ``train_step`` returns. Every loss term goes through :func:`gan_em_tf.losses.global_mean`, so one step on 1 or
+N MirroredStrategy replicas gives the same update (gradients are summed across replicas).
+"""
+from __future__ import annotations
+
+import contextlib
+
+import keras
+import tensorflow as tf
+
+from gan_em_tf.errors import UserError
+from gan_em_tf.losses import global_mean  # noqa: F401  (phases import it from here with the batch helpers)
+
+
+def num_replicas() -> int:
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def global_batch(replica_batch: tf.Tensor):
+    """Size of the global batch from one replica's batch tensor."""
+    return tf.shape(replica_batch)[0] * num_replicas()
+
+
+class Phase(keras.Model):
+    """One training phase: trackers named like the logged keys, listed in ``metrics``."""
+
+    def __init__(self, tracker_names, **kwargs):
+        super().__init__(**kwargs)
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in tracker_names}
+        self.built = True  # the sub-networks are built Functional models
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def log(self, **values):
+        """Update the trackers with replica-local values scaled back to global means; returns the epoch means."""
+        r = float(num_replicas())
+        for name, value in values.items():
+            self.trackers[name].update_state(value * r)
+        return {n: t.result() for n, t in self.trackers.items()}
+
+
+def make_optimizer(kind: str, lr: float, beta1: float = 0.5):
+    """Adam (β = (beta1, 0.999)) or RMSprop at ``lr``."""
+    if kind == "adam":
+        return keras.optimizers.Adam(lr, beta_1=beta1, beta_2=0.999)
+    if kind == "rmsprop":
+        return keras.optimizers.RMSprop(lr)
+    raise UserError(f"unknown optimizer {kind!r}; use adam or rmsprop")
+
+
+def last_epoch(history) -> dict:
+    """The last epoch's value of every logged key of a ``fit`` History."""
+    return {k: float(v[-1]) for k, v in history.history.items()}
+
+
+@contextlib.contextmanager
+def runtime_scope(runtime):
+    """The process-wide settings of one run — the bfloat16 policy (``--mixed-precision``) and op determinism
+    (``--deterministic``) — for the body only; the previous ones are restored afterwards, so a later build in
+    the same process (an export, the next test) is not changed by them."""
+    from tensorflow.python.framework import config as tf_config  # its public API can enable but not disable
+
+    policy = keras.mixed_precision.global_policy().name
+    determinism = tf_config.is_op_determinism_enabled()
+    if runtime.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    if runtime.deterministic and not determinism:
+        tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+        if runtime.deterministic and not determinism:
+            tf_config.disable_op_determinism()
