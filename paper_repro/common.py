@@ -5,10 +5,10 @@ each run folder can be resumed), and writes ``<stem>.json`` plus ``<stem>.md``
 (and PNGs) that put the paper's number next to the measured one, with the
 commands, seeds, data and machine.
 
-``--quick``: CPU, a few minutes, scikit-learn's bundled digits (offline
-everywhere). Default: the paper's settings (§5.1: ``--config paper``, 20 EM
-iterations of 5 epochs + 1000 E-steps) on the 70,000 MNIST images through
-tensorflow-datasets (or ``--data-dir`` IDX files) — meant for a GPU.
+``--quick``: CPU, a few minutes, scikit-learn's bundled digits (offline everywhere) with their
+default recipe and a short schedule. Otherwise MNIST (tfds or ``--data-dir`` IDX files) with
+``--recipes paper`` (default: §5.1 as printed for every run, meant for a GPU) or ``--recipes cpu``
+(the recipes measured on this project's CPU machines, one per kind of run: :data:`RECIPES`).
 """
 from __future__ import annotations
 
@@ -23,7 +23,10 @@ import sys
 import numpy as np
 
 QUICK_SCHEDULE = ["--iterations", "4", "--m-epochs", "10", "--e-steps", "200"]
-PAPER_SETTINGS = ["--config", "paper"]
+# the gan-em recipe of each kind of run: clustering K = classes, K above the classes, semi-supervised, the Fig. 3
+# embedding (K = 20 grown from 10), K = 2 (CelebA attributes; the moves need 3 clusters)
+RECIPES = {"paper": {"cluster": "paper", "grow": "paper", "semi": "paper", "fig3": "paper", "pair": "paper"},
+           "cpu": {"cluster": "cpu", "grow": "cpu-grow", "semi": "cpu-semi", "fig3": "cpu-fig3", "pair": "authors"}}
 MNIST_SPLITS = {"all": "train+test, 70,000 images", "train": "train split, 60,000 images",
                 "test": "test split, 10,000 images"}
 
@@ -43,6 +46,10 @@ def parser(description: str, full_seeds=(0, 1, 2), quick_seeds=(0,),
     p.add_argument("--mnist-split", choices=MNIST_SPLITS, default="all",
                    help="MNIST images to use: all = train+test, 70,000, as in the paper (default); test = the "
                         "10,000 test digits (semi-supervised runs are then scored on the unlabelled rest)")
+    p.add_argument("--recipes", choices=RECIPES, default="paper",
+                   help="paper: §5.1 as printed for every run (a GPU; the default); cpu: the recipes measured on 2 "
+                        "CPU cores, cpu / cpu-grow / cpu-semi / cpu-fig3 by kind of run (--quick: the bundled "
+                        "digits' own default)")
     p.add_argument("--cluster-args", default="",
                    help="extra flags appended to every gan-em cluster call (later flags win), e.g. "
                         "\"--iterations 2 --strategy mirrored\"")
@@ -75,13 +82,13 @@ def mnist_data(a, semi_supervised: bool = False) -> list[str]:
     return ["--dataset", "mnist", "--split", split] + (["--data-dir", a.data_dir] if a.data_dir else [])
 
 
-def training(a) -> list[str]:
-    """Schedule/preset flags: the short CPU schedule with --quick, else the paper's settings."""
-    return QUICK_SCHEDULE if a.quick else PAPER_SETTINGS
+def recipe(a, kind: str = "cluster") -> list[str]:
+    """``--recipe`` of a run of ``kind`` (:data:`RECIPES`), or the quick schedule on the digits' own default."""
+    return QUICK_SCHEDULE if a.quick else ["--recipe", RECIPES[a.recipes][kind]]
 
 
-def mnist_args(a, semi_supervised: bool = False) -> list[str]:
-    return mnist_data(a, semi_supervised) + training(a)
+def mnist_args(a, kind: str = "cluster") -> list[str]:
+    return mnist_data(a, semi_supervised=kind == "semi") + recipe(a, kind)
 
 
 def data_label(a) -> str:

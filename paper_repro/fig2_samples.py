@@ -20,8 +20,8 @@ def main(argv=None) -> int:
     a = common.parser(__doc__.split("\n\n")[0], full_seeds=(0,), one_seed=True).parse_args(argv)
     seed = common.seeds(a)[0]  # checked before --out is made
     out = common.out_dir(a, "fig2")
-    semi_args = (common.mnist_args(a) + ["--labels", "100"] if a.quick else
-                 ["--dataset", "svhn_cropped", "--split", "train", "--labels", "1000"] + common.training(a))
+    semi_args = (common.mnist_args(a, "semi") + ["--labels", "100"] if a.quick else
+                 ["--dataset", "svhn_cropped", "--split", "train", "--labels", "1000"] + common.recipe(a, "semi"))
     runs = {"a": common.cluster(os.path.join(out, "clustering"), common.mnist_args(a) + ["--seed", str(seed)],
                                 a.cluster_args),
             "b": common.cluster(os.path.join(out, "semi"), semi_args + ["--seed", str(seed)], a.cluster_args)}

@@ -2,11 +2,12 @@
 
     python paper_repro/fig3_dimension_reduction.py --quick           # CPU, digits, ~2 min
     python paper_repro/fig3_dimension_reduction.py --data-dir DIR     # MNIST, k = 1000, 100, 2
-    python paper_repro/fig3_dimension_reduction.py --data-dir DIR --mnist-split test --dims 100 2
+    python paper_repro/fig3_dimension_reduction.py --data-dir DIR --mnist-split test --recipes cpu --dims 1000
 
 For each k in --dims a clustering run with --embed-dim k; the real images' layer-r features are
 mapped to 2-D (t-SNE for k > 2, directly for k = 2) and coloured by true class. The number for
 each panel is the 5-fold k-NN (k = 5) accuracy on those 2-D points (1.0 = separated groups).
+With ``--recipes cpu`` the runs use recipe cpu-fig3 with K = 20 clusters grown from 10.
 Writes fig3_dimension_reduction.png, fig3.json and fig3.md.
 """
 from __future__ import annotations
@@ -24,9 +25,9 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     seed = common.seeds(a)[0]  # checked before --out is made
     out = common.out_dir(a, "fig3")
-    runs = {k: common.cluster(os.path.join(out, f"k{k}"), common.mnist_args(a) + ["--embed-dim", str(k),
-                                                                                "--seed", str(seed)], a.cluster_args)
-            for k in a.dims}
+    clusters = ["--clusters", "20"] if a.recipes == "cpu" and not a.quick else []
+    runs = {k: common.cluster(os.path.join(out, f"k{k}"), common.mnist_args(a, "fig3") + clusters + [
+        "--embed-dim", str(k), "--seed", str(seed)], a.cluster_args) for k in a.dims}
     png = os.path.join(out, "fig3_dimension_reduction.png")
     common.panels([os.path.join(out, f"k{k}", "embedding.png") for k in a.dims],
                   [f"k = {k}: 5-NN acc {r.get('embedding_knn_acc', float('nan')):.3f}" for k, r in runs.items()], png,

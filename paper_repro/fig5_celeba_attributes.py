@@ -39,9 +39,9 @@ def main(argv=None) -> int:
     out = common.out_dir(a, "fig5")
     seeds = common.seeds(a)
     if a.quick:
-        args = ["--dataset", "digits", "--clusters", "2"] + common.training(a)
+        args = ["--dataset", "digits", "--clusters", "2"] + common.recipe(a, "pair")
     else:
-        args = ["--dataset", "celeb_a", "--clusters", "2"] + common.training(a) + (
+        args = ["--dataset", "celeb_a", "--clusters", "2"] + common.recipe(a, "pair") + (
             ["--data-dir", a.data_dir] if a.data_dir else [])
     runs = common.sweep(out, "runs", args, seeds, a.cluster_args)
     per_attr = {}

@@ -4,8 +4,7 @@
     python paper_repro/table1.py --data-dir DIR              # paper settings, MNIST IDX files (GPU)
     python paper_repro/table1.py --data-dir DIR --mnist-split test --columns mnist_k10   # MNIST-test only
     python paper_repro/table1.py --columns mnist_k10 svhn_1000
-    python paper_repro/table1.py --data-dir DIR --mnist-split test --columns mnist_k20 mnist_k30 \
-        --grow-after 40 --cluster-args "<the README's CPU schedule flags>"   # K = 20/30 on 2 CPU cores
+    python paper_repro/table1.py --data-dir DIR --recipes cpu --columns mnist_k10 mnist_k20 mnist_k30   # 2 CPU cores
 
 Columns (as in the paper):
   mnist_k10 / mnist_k20 / mnist_k30  unsupervised clustering error, Eq. 17 (K = 20, 30: each cluster
@@ -22,6 +21,8 @@ Rows GAN-EM, k-means and GMM are measured (mean ± sd over --seeds), and in the 
 MNIST columns "E-net on the labels only" (gan-em baseline --method labels-only: GAN-EM's E-net
 trained on the same labelled examples without the GAN, scored on the same images); every other
 row is quoted from the paper and marked "quoted". --quick runs the MNIST columns on the bundled digits only.
+With --recipes cpu the columns run the CPU recipes: cpu (K = 10), cpu-grow (K = 20, 30: 10 clusters grown into
+K after EM iteration 40), cpu-semi (labels), authors (CelebA, K = 2).
 Writes table1.json and table1.md into --out.
 """
 from __future__ import annotations
@@ -31,8 +32,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
-
-from gan_em_tf.config import GROW_SPLITS, TrainConfig  # noqa: E402
 
 COLUMNS = ("mnist_k10", "mnist_k20", "mnist_k30", "mnist_100", "mnist_1000", "svhn_1000", "celeba_unsup",
            "celeba_100")
@@ -74,13 +73,8 @@ def celeba_attributes() -> list[str]:
 
 
 def clustering_args(k: int, a) -> list[str]:
-    """``gan-em cluster`` flags of the MNIST K-cluster column; with ``--grow-after T`` and K above the
-    MNIST_CLASSES classes, the first T EM iterations run on that many clusters, then split to K."""
-    args = common.mnist_args(a) + ["--clusters", str(k)]
-    if a.grow_after and k > MNIST_CLASSES:
-        args += ["--grow-from", str(MNIST_CLASSES), "--grow-after", str(a.grow_after), "--grow-hold", str(a.grow_hold)]
-        args += ["--grow-split", a.grow_split] if a.grow_split else []
-    return args
+    """``gan-em cluster`` flags of the MNIST K-cluster column: K above the classes grows from them (cpu-grow)."""
+    return common.mnist_args(a, "grow" if k > MNIST_CLASSES else "cluster") + ["--clusters", str(k)]
 
 
 def run_column(col: str, a, out: str, seeds: list[int]) -> dict:
@@ -91,14 +85,14 @@ def run_column(col: str, a, out: str, seeds: list[int]) -> dict:
         return {"errors": [r["error"] for r in runs], "runs": runs}
     if col in ("mnist_100", "mnist_1000"):
         labels = col.split("_")[1]
-        runs = common.sweep(out, col, common.mnist_args(a, semi_supervised=True) + ["--labels", labels], seeds, extra)
+        runs = common.sweep(out, col, common.mnist_args(a, "semi") + ["--labels", labels], seeds, extra)
         return {"errors": [r["error"] for r in runs], "runs": runs}
     if col == "svhn_1000":
-        args = ["--dataset", "svhn_cropped", "--split", "train", "--labels", "1000"] + common.training(a)
+        args = ["--dataset", "svhn_cropped", "--split", "train", "--labels", "1000"] + common.recipe(a, "semi")
         runs = common.sweep(out, col, args, seeds, extra)
         return {"errors": [r["error"] for r in runs], "runs": runs}
     if col == "celeba_unsup":
-        args = ["--dataset", "celeb_a", "--clusters", "2"] + common.training(a)
+        args = ["--dataset", "celeb_a", "--clusters", "2"] + common.recipe(a, "pair")
         runs = common.sweep(out, col, args, seeds, extra)
         return {"errors": [r["mean_attribute_error"] for r in runs], "runs": runs}
     if col == "celeba_100":
@@ -106,7 +100,8 @@ def run_column(col: str, a, out: str, seeds: list[int]) -> dict:
         for attr in celeba_attributes():
             # the test split (19,962 faces; the 162,770 training faces take ~8 GB as float32 at 64x64):
             # 100 labelled faces, scored on the other 19,862
-            args = ["--dataset", "celeb_a", "--clusters", "2", "--attribute", attr, "--labels", "100"] + common.training(a)
+            args = ["--dataset", "celeb_a", "--clusters", "2", "--attribute", attr, "--labels", "100"] + \
+                common.recipe(a, "semi")
             per_attr[attr] = [r["error"] for r in common.sweep(out, f"{col}/{attr}", args, seeds, extra)]
         per_seed = [sum(v[i] for v in per_attr.values()) / len(per_attr) for i in range(len(seeds))]
         return {"errors": per_seed, "per_attribute": per_attr}
@@ -117,24 +112,11 @@ def parser():
     """The shared paper_repro flags plus this script's own."""
     p = common.parser(__doc__.split("\n\n")[0])
     p.add_argument("--columns", nargs="+", choices=COLUMNS, help="columns to run (default: all; --quick: MNIST ones)")
-    p.add_argument("--grow-after", type=int, default=0, metavar="T",
-                   help="K = 20/30 columns: cluster on 10 clusters (the classes) for the first T EM iterations, "
-                        "then split the largest until all K hold one (gan-em --grow-from 10 --grow-after T; not "
-                        "in the paper; 0 = off, the default). RESULTS.md uses 40 with the README's CPU schedule")
-    p.add_argument("--grow-hold", type=int, default=4, metavar="H",
-                   help="with --grow-after: EM iterations the split labels are kept before E(x) takes over "
-                        "(gan-em --grow-hold; default 4)")
-    p.add_argument("--grow-split", choices=GROW_SPLITS,
-                   help="with --grow-after: how each split cuts a cluster, 2-means or a graph cut of D's features "
-                        f"(gan-em --grow-split; default: gan-em's, {TrainConfig.grow_split}; RESULTS.md, thirtieth to "
-                        "thirty-second sessions, measures both)")
     return p
 
 
 def main(argv=None) -> int:
     a = parser().parse_args(argv)
-    if a.grow_split and not a.grow_after:
-        raise SystemExit("--grow-split acts on the growth of the K = 20/30 columns; add --grow-after T")
     out = common.out_dir(a, "table1")
     seeds = common.seeds(a)
     columns = a.columns or (QUICK_COLUMNS if a.quick else COLUMNS)

@@ -1,6 +1,7 @@
 """`gan-em bench` runs both paths (Keras train_step and the bare loop) on the paper's 28×28 nets.
 
-Only the structure is checked here; the speed targets live in paper_repro/RESULTS.md.
+Only the structure is checked here (a speed depends on the machine); the measured speeds are in
+paper_repro/RESULTS.md.
 """
 from gan_em_tf import bench
 
@@ -9,7 +10,7 @@ def test_bench_times_both_paths_for_both_phases():
     results = bench.run(batch_size=4, e_batch_size=4, steps=2, warmup=1, xla_settings=[False], repeats=2)
     assert [r["phase"] for r in results] == ["M-step", "E-step"]
     for r in results:
-        assert r["keras_steps_per_s"] > 0 and r["bare_steps_per_s"] > 0
-        assert r["keras_over_bare"] == r["keras_steps_per_s"] / r["bare_steps_per_s"]
         assert len(r["keras_runs"]) == len(r["bare_runs"]) == 2
+        assert r["keras_steps_per_s"] == sorted(r["keras_runs"])[0] + (sorted(r["keras_runs"])[1] - sorted(
+            r["keras_runs"])[0]) / 2  # the median of the repeats
     assert "| M-step | off | fp32 | 4 |" in bench.format_table(results)

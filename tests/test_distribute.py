@@ -1,6 +1,5 @@
 """1 replica and 2 replicas (two logical CPUs) agree: one M-step and one E-step (with and without --e-augment's
-jitter) give the same weights, and a
-split/merge move (``--split-merge-every``) gives the same w."""
+jitter) give the same weights, and a partition move (gan_em/moves.py) gives the same w."""
 import subprocess
 import sys
 import textwrap
@@ -73,16 +72,16 @@ SPLIT_MERGE_SCRIPT = textwrap.dedent(r'''
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from gan_em_tf.config import RunConfig, train_preset
-    from gan_em_tf.gan_em.loop import GanEm
+    from gan_em_tf import recipes, runner
+    from gan_em_tf.config import RunConfig
 
-    mode = sys.argv[1]
-    train = dataclasses.replace(train_preset("authors"), batch_size=8, e_batch_size=8, noise_dim=8,
-                                split_merge_every=1, split_merge_mode=mode)
-    cfg = RunConfig(clusters=3, train=train)
+    kind = sys.argv[1]
+    cfg = RunConfig(clusters=3)
+    recipes.apply(cfg, "authors")
+    cfg.train = dataclasses.replace(cfg.train, batch_size=8, e_batch_size=8, noise_dim=8)
     x = np.random.default_rng(0).random((18, 8, 8, 1), dtype=np.float32)  # 18: the last batch splits unevenly
     w = np.random.default_rng(1).dirichlet(np.ones(3), len(x)).astype(np.float32)
-    models = [GanEm(cfg, x.shape[1:], len(x), strategy=tf.distribute.MirroredStrategy(devices))
+    models = [runner.build(cfg, x.shape[1:], len(x), strategy=tf.distribute.MirroredStrategy(devices))
               for devices in (["CPU:0"], ["CPU:0", "CPU:1"])]
     assert models[1].strategy.num_replicas_in_sync == 2
     for name, net in models[0].networks.items():
@@ -90,10 +89,10 @@ SPLIT_MERGE_SCRIPT = textwrap.dedent(r'''
     results = []
     for m in models:
         m.w = w.copy()
-        results.append((m.split_merge_move(x), m.w))
+        results.append((m.make_move(kind, x), m.w))
     (logs1, w1), (logs2, w2) = results
-    print(mode, logs1, logs2)
-    assert logs1 == logs2, (logs1, logs2)
+    print(kind, logs1, logs2)
+    assert logs1 == logs2 and logs1["move"] == kind, (logs1, logs2)
     assert not np.allclose(w1, w), "the move did not change w"
     np.testing.assert_allclose(w1, w2, atol=1e-6)
     print("OK")
@@ -110,6 +109,6 @@ def test_one_and_two_replicas_give_the_same_weights(e_step):
     _run(SCRIPT, e_step)
 
 
-@pytest.mark.parametrize("mode", ["smem", "pair", "cross"])
-def test_a_split_merge_move_is_the_same_on_one_and_two_replicas(mode):
-    _run(SPLIT_MERGE_SCRIPT, mode)
+@pytest.mark.parametrize("kind", ["smem", "pair", "cross"])
+def test_a_partition_move_is_the_same_on_one_and_two_replicas(kind):
+    _run(SPLIT_MERGE_SCRIPT, kind)

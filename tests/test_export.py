@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 from conftest import gan_em
 
@@ -34,7 +35,7 @@ def test_saved_model_round_trip(tiny_run, tmp_path):
     again = gan_em("export", run_dir, dest)
     assert again.returncode == 2 and "--overwrite" in again.stderr
 
-    from gan_em_tf import data, export
+    from gan_em_tf import data, runner
     from gan_em_tf.config import DataConfig
 
     x = data.load(DataConfig(dataset="digits")).x[:50]
@@ -52,7 +53,8 @@ def test_saved_model_round_trip(tiny_run, tmp_path):
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []  # gan_em_tf was never imported
     served = np.load(out)
 
-    _, generator, enet, _ = export.load_run(run_dir)
+    _, method = runner.load_run(run_dir)
+    generator, enet = method.generator, method.enet
     live_probs = np.asarray(enet(x, training=False))
     live_probs = np.exp(live_probs - live_probs.max(1, keepdims=True))
     live_probs /= live_probs.sum(1, keepdims=True)
@@ -64,3 +66,42 @@ def test_saved_model_round_trip(tiny_run, tmp_path):
     # the run's own assignments are the exported model's clusters on the same data
     run_assign = np.load(os.path.join(run_dir, "assignments.npy"))
     np.testing.assert_array_equal(run_assign[:50], served["cluster"])
+
+
+def test_generate_refuses_cluster_ids_outside_0_to_k(tiny_run):
+    import tensorflow as tf
+
+    model = tf.saved_model.load(os.path.join(tiny_run[0], "saved_model"))
+    z = tf.zeros((1, 62))
+    assert model.generate(z, tf.constant([9], tf.int32))["images"].shape == (1, 8, 8, 1)
+    for bad in (10, -1):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"cluster ids must be in \[0, 10\)"):
+            model.generate(z, tf.constant([bad], tf.int32))
+
+
+def test_a_mixed_precision_run_exports_the_same_model_in_process_and_from_its_checkpoint(tmp_path):
+    """The run's own export (its live bfloat16 networks) and `gan-em export` of its checkpoint give the same outputs,
+    and the run leaves the process's precision policy as it found it."""
+    import keras
+    import tensorflow as tf
+
+    from gan_em_tf import recipes, rundir, runner
+    from gan_em_tf.config import DataConfig, RunConfig, RuntimeConfig, ScheduleConfig
+
+    cfg = RunConfig(clusters=3, data=DataConfig(dataset="digits", limit=60),
+                    runtime=RuntimeConfig(mixed_precision=True, verbose=0, jit_compile=False),
+                    schedule=ScheduleConfig(iterations=1, m_epochs=1, e_steps=2))
+    recipes.apply(cfg, "authors")
+    cfg.train.batch_size = cfg.train.e_batch_size = 20
+    run_dir = str(tmp_path / "run")
+    rundir.prepare(run_dir, overwrite=False, resume=False)
+    runner.run(cfg, run_dir, log=lambda *_: None)
+    assert keras.mixed_precision.global_policy().name == "float32"
+    proc = gan_em("export", run_dir, str(tmp_path / "again"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    x = tf.constant(np.random.default_rng(0).random((5, 8, 8, 1), dtype=np.float32))
+    z = tf.constant(np.random.default_rng(1).random((5, 62), dtype=np.float32))
+    c = tf.constant([0, 1, 2, 0, 1], tf.int32)
+    live, again = (tf.saved_model.load(path) for path in (os.path.join(run_dir, "saved_model"), str(tmp_path / "again")))
+    np.testing.assert_array_equal(live.assign(x)["probabilities"], again.assign(x)["probabilities"])
+    np.testing.assert_array_equal(live.generate(z, c)["images"], again.generate(z, c)["images"])

@@ -1,6 +1,5 @@
 """A run killed mid-way and resumed with --resume ends exactly where an uninterrupted run ends; so do a
 finished run extended with --resume --iterations N and a new run branched from a kept checkpoint."""
-import csv
 import json
 import os
 import signal
@@ -16,6 +15,7 @@ from conftest import gan_em
 ARGS = ["cluster", "--dataset", "digits", "--limit", "240", "--iterations", "3", "--m-epochs", "2", "--e-steps",
         "20", "--batch-size", "32", "--e-batch-size", "32", "--seed", "5", "--deterministic", "--no-export",
         "--no-xla"]
+DEFAULT_PATH = [a for a in ARGS if a not in ("--deterministic", "--no-xla")]  # XLA on, no op determinism
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +86,9 @@ def test_a_branch_from_a_kept_checkpoint_ends_where_the_source_run_ended(full_ru
     for args, message in [(["--branch-from", str(tmp_path / "nothing")], "no run checkpoint there"),
                           (["--branch-from", full, "--out", full], "the run --branch-from reads"),
                           (["--branch-from", kept, "--resume"], "pass one"),
-                          (["--branch-from", kept, "--epsilon", "0.1"], "add --labels N"),
-                          (["--branch-from", kept, "--lr-decay", "0.5"], "drop --lr-decay and --lr-decay-start")]:
+                          (["--branch-from", kept, "--epsilon", "0.1"], "this run has none"),
+                          (["--branch-from", kept, "--lr-g", "0.5"], "does not take --lr-g"),
+                          (["--branch-from", kept, "--lr-decay", "0.5"], "would change the rates")]:
         out = [] if "--out" in args else ["--out", str(tmp_path / "bad")]
         proc = gan_em("cluster", *args, *out)
         assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
@@ -105,37 +106,53 @@ def test_a_branch_from_a_kept_checkpoint_ends_where_the_source_run_ended(full_ru
         _strip(open(os.path.join(full, "metrics.csv")).read().splitlines())
     assert sorted(os.listdir(os.path.join(full, "checkpoints"))) == ["iter-0002", "iter-0003"]  # source untouched
 
-    # moves switched on at the branch point: the move that follows iteration 2 is made before iteration 3
-    moved = str(tmp_path / "moved")
-    proc = gan_em("cluster", "--branch-from", kept, "--out", moved, "--split-merge-every", "1",
-                  "--split-merge-start", "2", "--split-merge-mode", "pair", "--split-merge-m-epochs", "2")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "split/merge after EM iteration 2 | re-split" in proc.stdout
-    assert "EM iteration 3/3: M-step 2 epochs" in proc.stdout
-    with open(os.path.join(moved, "metrics.csv")) as f:
-        rows = list(csv.DictReader(f))
-    assert [r["iteration"] for r in rows] == ["1", "2", "3"]
-    assert rows[0]["sm_split"] == "" and rows[1]["sm_split"] != "" and rows[2]["sm_split"] == ""  # never after the last
 
-
-def test_a_run_at_constant_rates_may_start_a_decay_when_resumed(tmp_path):
-    """--lr-decay-start S on --resume: allowed where the completed iterations keep the rates they ran at (S ≥ 1
-    after 2), refused before, and written to config.json."""
-    from gan_em_tf.config import TrainConfig
+def test_a_run_at_constant_rates_anneals_from_the_resumed_iteration_with_lr_decay(tmp_path):
+    """--lr-decay on --resume of a run at constant rates: the completed iterations keep their rates, the decay
+    starts at the resumed one, and config.json says so; a run whose rates already decay keeps them."""
+    from gan_em_tf.gan_em.config import TrainConfig
 
     run = str(tmp_path / "constant")
     args = [a for a in ARGS if a != "--deterministic"] + ["--lr-decay", "1", "--iterations", "2", "--out", run]
     assert gan_em(*args).returncode == 0
-    early = gan_em("cluster", "--out", run, "--resume", "--iterations", "3", "--lr-decay", "0.5",
-                   "--lr-decay-start", "0")
-    assert early.returncode == 2 and "pass --lr-decay-start 1 or later" in early.stderr, early.stderr[-2000:]
-    assert "Traceback" not in early.stderr
-    proc = gan_em("cluster", "--out", run, "--resume", "--iterations", "3", "--lr-decay", "0.5",
-                  "--lr-decay-start", "1")
+    proc = gan_em("cluster", "--out", run, "--resume", "--iterations", "4", "--lr-decay", "0.5")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "resumed from" in proc.stdout and "EM iteration 3/3" in proc.stdout
+    assert "resumed from" in proc.stdout and "EM iteration 4/4" in proc.stdout
     train = TrainConfig.from_dict(json.load(open(os.path.join(run, "config.json")))["train"])
-    assert [train.lr_factor(i) for i in range(3)] == [1.0, 1.0, 0.5]  # iteration 3 (index 2) at half the rates
+    assert [train.lr_factor(i) for i in range(4)] == [1.0, 1.0, 1.0, 0.5]
+    again = gan_em("cluster", "--out", run, "--resume", "--iterations", "5", "--lr-decay", "0.9")
+    assert again.returncode == 2 and "would change the rates" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_resume_refuses_the_training_flags_it_would_ignore_and_names_the_ones_it_takes(full_run, tmp_path):
+    import shutil
+
+    run = str(tmp_path / "run")
+    shutil.copytree(full_run, run)
+    before = open(os.path.join(run, "config.json")).read()
+    for extra in (["--lr-g", "1e-3"], ["--recipe", "paper"], ["--clusters", "5"], ["-k", "5"], ["--dataset", "digits"],
+                  ["--net-width", "2"]):
+        proc = gan_em("cluster", "--out", run, "--resume", "--iterations", "4", *extra)
+        msg = [ln for ln in proc.stderr.splitlines() if ln.startswith("gan-em: error:")]
+        flag = "--clusters" if extra[0] == "-k" else extra[0]
+        assert proc.returncode == 2 and len(msg) == 1, proc.stderr[-1500:]
+        assert f"does not take {flag}" in msg[0] and "--iterations" in msg[0] and "--epsilon" in msg[0], msg[0]
+    assert open(os.path.join(run, "config.json")).read() == before
+
+
+def test_resume_on_the_default_path_ends_where_the_uninterrupted_run_ends(tmp_path):
+    """XLA on and no op determinism, as a user runs it: a run stopped after its second checkpoint and resumed
+    ends with the assignments and scores of the run that went through (TensorFlow's CPU kernels here are
+    deterministic for these networks; with --deterministic this holds on any device)."""
+    full, part = str(tmp_path / "full"), str(tmp_path / "part")
+    assert gan_em(*DEFAULT_PATH, "--out", full).returncode == 0
+    assert gan_em(*DEFAULT_PATH, "--iterations", "2", "--out", part).returncode == 0
+    resumed = gan_em("cluster", "--out", part, "--resume", "--iterations", "3")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
+                                  np.load(os.path.join(part, "assignments.npy")))
+    assert _strip(open(os.path.join(full, "metrics.csv")).read().splitlines()) == \
+        _strip(open(os.path.join(part, "metrics.csv")).read().splitlines())
 
 
 def test_the_run_lock_is_refused_while_its_holder_lives_and_taken_over_once_it_is_killed(tmp_path):

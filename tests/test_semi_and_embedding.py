@@ -48,7 +48,7 @@ def test_labels_only_baseline_trains_on_the_labels_and_scores_the_rest(tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (res,) = json.load(open(out))["results"]
     assert res["method"] == "labels-only" and res["labels"] == 100 and res["steps"] == 150
-    assert res["lr"] == pytest.approx(LABELS_ONLY_LR) and res["preset"] == "authors"
+    assert res["lr"] == pytest.approx(LABELS_ONLY_LR) and res["recipe"] == "authors"
     assert [r["n_heldout"] for r in res["per_seed"]] == [1697, 1697]  # 1,797 digits minus the 100 labelled
     # chance is 0.9; the E-net on 100 labelled digits alone gets ~0.1-0.2 here
     assert res["error"]["mean"] < 0.4 and "labels-only" in proc.stdout
@@ -84,10 +84,14 @@ def test_k_larger_than_classes_maps_each_cluster_to_its_majority():
     s = metrics.cluster_scores(y, np.array([0, 1, 2, 3, 3, 2]), 4)
     assert s["error_mapping"] == "majority" and s["error"] == pytest.approx(1 / 6)
     # the EM log line shows that error beside Hungarian ACC (which matches only as many clusters as classes)
-    from gan_em_tf.gan_em import loop
-    row = {**s, "phi_min": 0.1, "phi_max": 0.4, "seconds": 1.0}
-    assert "error(majority)=0.1667" in loop._log_line(1, 2, row, majority_error=True)
-    assert "error(majority)" not in loop._log_line(1, 2, row)
+    from types import SimpleNamespace
+
+    from gan_em_tf import runner
+
+    method = SimpleNamespace(describe_logs=lambda logs: "")
+    row = {**s, "iteration": 1, "seconds": 1.0}
+    assert "error(majority)=0.1667" in runner.log_line(method, 2, row, majority=True)
+    assert "error(majority)" not in runner.log_line(method, 2, row)
 
 
 def test_knn_accuracy_on_separated_and_mixed_points():
@@ -118,9 +122,9 @@ def test_semi_supervised_run_scores_the_heldout_data(semi_run):
     assert {"label_error", "label_steps"} <= set(header)
 
 
-def test_a_resumed_semi_supervised_run_takes_a_new_epsilon_label_steps_label_lr_and_e_augment(semi_run, tmp_path):
-    """--resume --epsilon --label-steps --label-lr --e-augment --e-augment-start: the labels act with the new ε, cap and rate, and
-    the E-step jitters its fakes, on the iterations still to come."""
+def test_a_resumed_semi_supervised_run_takes_a_new_epsilon_label_steps_and_e_augment(semi_run, tmp_path):
+    """--resume --epsilon --label-steps --e-augment: the labels act with the new ε and cap, and the E-step jitters
+    its fakes, on the iterations still to come."""
     run_dir, _ = semi_run
     copy = str(tmp_path / "run")
     shutil.copytree(run_dir, copy)
@@ -128,11 +132,11 @@ def test_a_resumed_semi_supervised_run_takes_a_new_epsilon_label_steps_label_lr_
     assert bad.returncode == 2 and "--epsilon" in bad.stderr and "Traceback" not in bad.stderr
     assert json.load(open(os.path.join(copy, "config.json")))["supervision"]["epsilon"] == 0.05  # not written
     proc = gan_em("cluster", "--out", copy, "--resume", "--iterations", "3", "--epsilon", "0", "--label-steps", "40",
-                  "--label-lr", "1e-3", "--e-augment", "--e-augment-start", "2", "--quiet")
+                  "--e-augment", "--quiet")
     assert proc.returncode == 0, proc.stderr[-3000:]
     config = json.load(open(os.path.join(copy, "config.json")))
-    assert config["supervision"] == {"labels": 30, "epsilon": 0.0, "max_steps": 40, "lr": 1e-3}
-    assert config["train"]["e_augment"] is True and config["train"]["e_augment_start"] == 2
+    assert config["supervision"] == {"labels": 30, "epsilon": 0.0, "max_steps": 40}
+    assert config["train"]["e_augment"] is True
     summary = json.load(open(os.path.join(copy, "summary.json")))
     assert summary["epsilon"] == 0.0 and summary["iterations"] == 3
     # ε = 0 is never reached, so the new cap ends the supervised training of iteration 3
@@ -146,10 +150,12 @@ def test_embedding_outputs_and_the_embed_endpoint(semi_run, tmp_path):
     assert feats.shape == (300, 2) and np.isfinite(feats).all()
     assert os.path.getsize(os.path.join(run_dir, "embedding.png")) > 1000
     summary = json.load(open(os.path.join(run_dir, "summary.json")))
-    assert summary["embed_dim"] == 2 and 0.0 <= summary["embedding_knn_acc"] <= 1.0
+    assert summary["embed_dim"] == 2 and summary["embedding_points"] == 300
     assert summary["pixels_knn_acc"] > 0.8  # t-SNE of the raw digits already separates them
     from gan_em_tf.config import DataConfig
 
+    labels = data.load(DataConfig(dataset="digits", limit=300)).y
+    assert summary["embedding_knn_acc"] == pytest.approx(embedding.knn_accuracy(feats, labels))  # k = 2: the map
     x = data.load(DataConfig(dataset="digits")).x[:300]
     np.save(tmp_path / "x.npy", x)
     loader = textwrap.dedent('''
@@ -171,9 +177,8 @@ def test_embedding_outputs_and_the_embed_endpoint(semi_run, tmp_path):
     (["--labels", "-1"], "--labels"),
     (["--labels", "30", "--epsilon", "1.5"], "--epsilon"),
     (["--labels", "30", "--label-steps", "0"], "--label-steps must be a positive integer"),
-    (["--labels", "30", "--label-lr", "0"], "--label-lr must be a positive learning rate"),
     (["--epsilon", "0.1"], "add --labels N"),
-    (["--label-lr", "1e-3"], "add --labels N"),
+    (["--label-lr", "1e-3"], "--label-lr was removed"),
     (["--attribute", "Smiling"], "--attribute applies to celeb_a"),
 ])
 def test_bad_semi_supervised_input(tmp_path, args, message):
@@ -188,21 +193,21 @@ def test_celeba_clustering_is_scored_per_attribute(tmp_path):
     """K = 2 on (mock) CelebA: summary.json has an error for each of the 40 attributes and their mean."""
     import tensorflow_datasets as tfds
 
-    from gan_em_tf import rundir
-    from gan_em_tf.config import DataConfig, RunConfig, RuntimeConfig, ScheduleConfig, train_preset
-    from gan_em_tf.gan_em import loop
+    from gan_em_tf import recipes, rundir, runner
+    from gan_em_tf.config import DataConfig, RunConfig, RuntimeConfig, ScheduleConfig
 
     cfg = RunConfig(clusters=2, data=DataConfig(dataset="celeb_a", image_size=32),
-                    train=dataclasses.replace(train_preset("authors"), batch_size=8, e_batch_size=8),
                     schedule=ScheduleConfig(iterations=1, m_epochs=1, e_steps=2),
                     runtime=RuntimeConfig(verbose=0, strategy="default"))
+    recipes.apply(cfg, "authors")
+    cfg.train = dataclasses.replace(cfg.train, batch_size=8, e_batch_size=8)
     with tfds.testing.mock_data(num_examples=24):
         ds = data.load(cfg.data)
     run_dir = str(tmp_path / "celeba")
     rundir.prepare(run_dir, overwrite=False, resume=False)
-    summary = loop.run(cfg, run_dir, dataset=ds, export=False, log=lambda *_: None)
+    summary = runner.run(cfg, run_dir, dataset=ds, export_model=False, log=lambda *_: None)
     assert len(summary["attribute_errors"]) == 40
-    assert all(0.0 <= e <= 0.5 for e in summary["attribute_errors"].values())  # K = 2, best matching
+    assert all(0.0 <= e <= 0.5 for e in summary["attribute_errors"].values())  # K = 2: the better of two matchings
     assert summary["mean_attribute_error"] == pytest.approx(np.mean(list(summary["attribute_errors"].values())))
     assert json.load(open(os.path.join(run_dir, "summary.json")))["mean_attribute_error"] == \
         pytest.approx(summary["mean_attribute_error"])

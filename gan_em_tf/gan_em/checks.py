@@ -38,12 +38,12 @@ def validate(cfg, ds) -> None:
     if t.e_augment and len(ds.shape) != 3:
         raise UserError(f"--e-augment jitters images, but {ds.name} holds vectors of shape {tuple(ds.shape)}; "
                         "drop --e-augment")
-    if t.init == "kmeans" and (cfg.semi_supervised or t.growth):
-        raise UserError("--init kmeans starts w from k-means for clustering K clusters; drop it with --labels or "
-                        "with a recipe that grows its clusters (or pass --init uniform)")
     moves_fit(cfg, k)
     growth_fits(cfg, k)
     supervision_fits(cfg, ds)
+    if t.init == "kmeans" and (cfg.semi_supervised or t.growth):
+        raise UserError("--init kmeans starts w from k-means for clustering into K clusters, not with --labels or "
+                        "--grow-from; pass --init uniform")
 
 
 def common(cfg, ds) -> None:

@@ -14,7 +14,6 @@ they give the same update on any number of MirroredStrategy replicas.
 """
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from gan_em_tf.augment import affine_jitter

@@ -100,7 +100,7 @@ class PartitionMoves:
             second[members[split_merge.halves(features[members], self.seed, whiten=whiten)]] = True
             moved = split_merge.apply_move(active, k, i, j, second) if kind == "smem" else \
                 split_merge.resplit_pair(active, i, j, second)
-        self.hold_left = self.moves.final_hold if kind == "cross" else 0
+        self.hold_left = self.moves.final_hold if kind == "cross" and self.moves else 0
         record = {"move": kind, "move_split": float(k), "move_merge_into": float(i), "move_freed": float(j),
                   "move_moved": float(second.sum())}
         return np.concatenate([moved, rest], axis=1), record, []
