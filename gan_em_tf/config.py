@@ -42,25 +42,25 @@ class DataConfig:
 class ScheduleConfig:
     """Algorithm 1's loop: n EM iterations, each an M-step of p passes over the data and an E-step of q steps.
 
-    ``m_steps`` (when set) fixes the M-step's length in batches instead, whatever the data size: the CPU
-    recipes were measured at 142 batches per M-step, one pass of MNIST's 10,000 test images, and keep that
-    on the 70,000 images. ``p`` None: 5 passes, more on small data so an M-step is at least
-    :data:`MIN_M_STEP_BATCHES` batches (at most 50 passes). ``first_m_scale`` makes the first M-step that many
-    times longer: the first E-step should learn from "a well trained generator" (§5.1).
+    ``m_steps`` (when set) caps an M-step at that many batches, so that large data keep an EM iteration's
+    time bounded: the CPU recipes run one pass, at most 500 batches (MNIST's 10,000 test images: one pass of
+    142 batches; its 70,000 images: half a pass). ``p`` None: 5 passes, more on small data so an M-step is at
+    least :data:`MIN_M_STEP_BATCHES` batches (at most 50 passes). ``first_m_scale`` makes the first M-step that
+    many times longer: the first E-step should learn from "a well trained generator" (§5.1).
     """
 
     iterations: int = 20  # n
     m_epochs: float | None = None  # p: passes over the real data per M-step (a fraction runs that share)
-    m_steps: int | None = None  # the M-step in batches instead of passes
+    m_steps: int | None = None  # at most this many batches per M-step
     first_m_scale: float = 1.0
     e_steps: int = 1000  # q: E-net steps per E-step
 
     def m_batches(self, n_samples: int, batch_size: int, scale: float = 1.0) -> int:
-        """Batches of an M-step on ``n_samples`` images: ``m_steps``, or p passes, × ``scale`` (≥ 1)."""
-        per_pass = n_samples // batch_size
+        """Batches of an M-step on ``n_samples`` images: p passes (at most ``m_steps`` batches) × ``scale``."""
+        batches = (n_samples // batch_size) * self.passes(n_samples, batch_size)
         if self.m_steps:
-            return max(1, round(self.m_steps * scale))
-        return max(1, round(per_pass * self.passes(n_samples, batch_size) * scale))
+            batches = min(batches, self.m_steps)
+        return max(1, round(batches * scale))
 
     def passes(self, n_samples: int, batch_size: int) -> float:
         """p: ``m_epochs``, or the default for this data size."""

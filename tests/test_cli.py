@@ -318,9 +318,10 @@ def test_each_recipe_resolves_to_its_documented_values_and_a_flag_overrides_one(
             authors.train.e_class_prior, authors.train.real_unit_weight) == (
         "adam", 6e-4, 2e-4, 6e-5, 70, 200, "onehot", "uniform", 2.0)
     cpu = _config(["--recipe", "cpu"])
-    assert (cpu.train.net_width, cpu.schedule.m_steps, cpu.schedule.e_steps, cpu.train.lr_e, cpu.train.lr_decay,
-            cpu.train.e_class_prior, cpu.schedule.iterations, cpu.train.optimizer) == (
-        0.5, 142, 50, 6e-4, 1.0, "phi", 170, "adam")
+    assert (cpu.train.net_width, cpu.schedule.m_epochs, cpu.schedule.m_steps, cpu.schedule.e_steps, cpu.train.lr_e,
+            cpu.train.lr_decay, cpu.train.e_class_prior, cpu.schedule.iterations, cpu.train.optimizer) == (
+        0.5, 1.0, 500, 50, 6e-4, 1.0, "phi", 170, "adam")
+    assert cpu.schedule.m_batches(10_000, 70) == 142 and cpu.schedule.m_batches(70_000, 70) == 500
     assert cpu.train.moves == MoveConfig(every=4, start=40, final=90, final_hold=6, whiten=10, m_step_scale=2.0)
     grow = _config(["--recipe", "cpu-grow", "--clusters", "20"])
     assert grow.train.growth == GrowthConfig(clusters=10, after=40, hold=4) and grow.train.moves == cpu.train.moves
@@ -329,10 +330,12 @@ def test_each_recipe_resolves_to_its_documented_values_and_a_flag_overrides_one(
             fig3.embed_dim) == (0.95, 110, True, 110, 1000)
     semi = _config(["--recipe", "cpu-semi", "--labels", "100"])
     assert (semi.schedule.m_steps, semi.schedule.first_m_scale, semi.schedule.e_steps, semi.train.g_class_start,
-            semi.supervision.epsilon, semi.train.e_augment, semi.schedule.iterations) == (142, 3.0, 200, 2, 0.0, True, 20)
+            semi.supervision.epsilon, semi.train.e_augment, semi.schedule.iterations) == (500, 3.0, 200, 2, 0.0, True, 20)
     small = _config([])
     assert small.recipe_name == "small" and (small.train.lr_g, small.train.init) == (1e-4, "kmeans")
-    assert _config(["--labels", "100"]).recipe_name == "small-semi"
+    semi_small = _config(["--labels", "100"])
+    assert semi_small.recipe_name == "small-semi" and (semi_small.train.lr_e, semi_small.supervision.epsilon,
+                                                       semi_small.train.e_augment) == (6e-4, 0.0, True)
     # one flag overrides one value and leaves the rest of the recipe alone
     over = _config(["--recipe", "cpu", "--e-class-prior", "uniform", "--m-epochs", "2", "--lr-g", "1e-3"])
     assert (over.train.e_class_prior, over.schedule.m_epochs, over.schedule.m_steps, over.train.lr_g) == (

@@ -1,5 +1,6 @@
 """The SavedModel loads with tf.saved_model.load in a process that never imports gan_em_tf
 and gives the same outputs as the live networks."""
+import csv
 import json
 import os
 import subprocess
@@ -105,3 +106,34 @@ def test_a_mixed_precision_run_exports_the_same_model_in_process_and_from_its_ch
     live, again = (tf.saved_model.load(path) for path in (os.path.join(run_dir, "saved_model"), str(tmp_path / "again")))
     np.testing.assert_array_equal(live.assign(x)["probabilities"], again.assign(x)["probabilities"])
     np.testing.assert_array_equal(live.generate(z, c)["images"], again.generate(z, c)["images"])
+
+
+def test_assignments_are_what_the_exported_assign_gives_even_when_the_last_iteration_held_w(tmp_path, monkeypatch):
+    """A run whose last EM iteration still holds a move's labels (the checks refuse such a schedule; forced here)
+    writes assignments.npy and scores from E(x), as the exported `assign` endpoint gives them, not the held w."""
+    import tensorflow as tf
+
+    from gan_em_tf import data, recipes, rundir, runner
+    from gan_em_tf.config import DataConfig, RunConfig, RuntimeConfig, ScheduleConfig
+    from gan_em_tf.gan_em import checks
+    from gan_em_tf.gan_em.config import MoveConfig
+
+    monkeypatch.setattr(checks, "moves_fit", lambda cfg, k: None)
+    cfg = RunConfig(clusters=4, data=DataConfig(dataset="digits", limit=120),
+                    runtime=RuntimeConfig(verbose=0, jit_compile=False),
+                    schedule=ScheduleConfig(iterations=3, m_epochs=1, e_steps=3))
+    recipes.apply(cfg, "authors")
+    cfg.train.batch_size = cfg.train.e_batch_size = 30
+    cfg.train.moves = MoveConfig(every=1, start=1, final=2, final_hold=3, whiten=0)
+    run_dir = str(tmp_path / "run")
+    rundir.prepare(run_dir, overwrite=False, resume=False)
+    summary = runner.run(cfg, run_dir, log=lambda *_: None)
+    rows = list(csv.DictReader(open(os.path.join(run_dir, "metrics.csv"))))
+    assert rows[-1]["w_held"] == "1.0"  # the last iteration kept the moved labels
+    ds = data.load(cfg.data)
+    model = tf.saved_model.load(os.path.join(run_dir, "saved_model"))
+    served = model.assign(ds.x)["cluster"].numpy()
+    np.testing.assert_array_equal(np.load(os.path.join(run_dir, "assignments.npy")), served)
+    from gan_em_tf import metrics
+
+    assert summary["acc"] == pytest.approx(metrics.hungarian_acc(ds.y, served))

@@ -157,10 +157,12 @@ def test_e_augment_start_jitters_only_the_e_steps_after_its_iteration(monkeypatc
 @pytest.mark.parametrize("schedule, steps", [(dict(m_epochs=1, first_m_scale=3.0), [6, 2]),
                                              (dict(m_epochs=0.5), [1, 1]), (dict(m_epochs=1.5), [3, 3]),
                                              (dict(m_epochs=0.1), [1, 1]), (dict(m_steps=5), [5, 5]),
-                                             (dict(m_steps=5, first_m_scale=2.0), [10, 5])])
+                                             (dict(m_steps=5, first_m_scale=2.0), [10, 5]),
+                                             (dict(m_epochs=1, m_steps=5), [2, 2]),
+                                             (dict(m_epochs=3, m_steps=5), [5, 5])])
 def test_the_m_step_runs_its_passes_or_batches_and_the_first_its_scale(schedule, steps):
-    """p passes (2 batches each here; a fraction runs that share, never less than one batch), or m_steps
-    batches whatever the data size; the first M-step × first_m_scale."""
+    """p passes (2 batches each here; a fraction runs that share, never less than one batch), at most m_steps
+    batches; the first M-step × first_m_scale."""
     from gan_em_tf.config import ScheduleConfig
 
     model, x = _tiny_gan_em(ScheduleConfig(iterations=2, e_steps=1, **schedule))

@@ -123,25 +123,29 @@ def test_semi_supervised_run_scores_the_heldout_data(semi_run):
 
 
 def test_a_resumed_semi_supervised_run_takes_a_new_epsilon_label_steps_and_e_augment(semi_run, tmp_path):
-    """--resume --epsilon --label-steps --e-augment: the labels act with the new ε and cap, and the E-step jitters
-    its fakes, on the iterations still to come."""
+    """--resume --epsilon --label-steps --no-e-augment: the labels act with the new ε and cap, and the E-step stops
+    jittering its fakes, on the iterations still to come."""
     run_dir, _ = semi_run
     copy = str(tmp_path / "run")
     shutil.copytree(run_dir, copy)
+    before = open(os.path.join(copy, "config.json")).read()
     bad = gan_em("cluster", "--out", copy, "--resume", "--epsilon", "1.5")
     assert bad.returncode == 2 and "--epsilon" in bad.stderr and "Traceback" not in bad.stderr
-    assert json.load(open(os.path.join(copy, "config.json")))["supervision"]["epsilon"] == 0.05  # not written
-    proc = gan_em("cluster", "--out", copy, "--resume", "--iterations", "3", "--epsilon", "0", "--label-steps", "40",
-                  "--e-augment", "--quiet")
+    assert open(os.path.join(copy, "config.json")).read() == before  # not written
+    assert json.loads(before)["train"]["e_augment"] is True  # small-semi's own
+    proc = gan_em("cluster", "--out", copy, "--resume", "--iterations", "3", "--label-steps", "40", "--no-e-augment",
+                  "--quiet")
     assert proc.returncode == 0, proc.stderr[-3000:]
     config = json.load(open(os.path.join(copy, "config.json")))
     assert config["supervision"] == {"labels": 30, "epsilon": 0.0, "max_steps": 40}
-    assert config["train"]["e_augment"] is True
+    assert config["train"]["e_augment"] is False
+    proc = gan_em("cluster", "--out", copy, "--resume", "--iterations", "4", "--epsilon", "0.5", "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.load(open(os.path.join(copy, "summary.json")))
-    assert summary["epsilon"] == 0.0 and summary["iterations"] == 3
-    # ε = 0 is never reached, so the new cap ends the supervised training of iteration 3
+    assert summary["epsilon"] == 0.5 and summary["iterations"] == 4
+    # ε = 0 is never reached: the cap ends the labelled training (1000 steps, then the new 40); ε = 0.5 is met at once
     rows = list(csv.DictReader(open(os.path.join(copy, "metrics.csv"))))
-    assert len(rows) == 3 and float(rows[-1]["label_steps"]) == 40
+    assert [float(r["label_steps"]) for r in rows] == [1000, 1000, 40, 0]
 
 
 def test_embedding_outputs_and_the_embed_endpoint(semi_run, tmp_path):
