@@ -3,6 +3,7 @@
     gan-em cluster  --dataset digits --out runs/digits     # cluster with the recipe measured best for the data
     gan-em recipes                                         # the named recipes and their values
     gan-em baseline --dataset digits --method all          # k-means / GMM, same metrics
+    gan-em embed-sae --dataset digits --out sae/           # DEC's stacked autoencoder and its 10-D codes
     gan-em export   runs/digits exported/                  # SavedModel for serving
     gan-em bench                                           # steps/s of the training phases
 
@@ -17,6 +18,8 @@ import os
 import shutil
 import signal
 import sys
+
+import numpy as np
 
 from gan_em_tf import tf_startup
 from gan_em_tf.errors import UserError
@@ -73,10 +76,43 @@ def _method_flags(method: str = "gan-em"):
     return flags.SCHEDULE + own.FLAGS, own.SUPERVISION
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _foreign_flags(method: str) -> dict:
+    """{flag name: the methods that take it} for the flags of other methods that ``method`` does not take."""
+    from gan_em_tf import methods
+
+    def names(flag):  # a boolean flag also answers to --no-NAME
+        boolean = flag.kwargs.get("action") is argparse.BooleanOptionalAction
+        return [flag.name] + (["--no-" + flag.name[2:]] if boolean else [])
+
+    own = {name for group in _method_flags(method) for f in group for name in names(f)}
+    foreign = {}
+    for other in methods.NAMES:
+        for group in _method_flags(other):
+            for name in (n for f in group for n in names(f)):
+                if name not in own:
+                    foreign.setdefault(name, set()).add(other)
+    return foreign
+
+
+def _method_in(argv: list[str]) -> str:
+    """The --method named in argv (the default when none is, or the value is not a method)."""
+    from gan_em_tf import methods
+
+    for i, token in enumerate(argv):
+        if token == "--method" and i + 1 < len(argv) and argv[i + 1] in methods.NAMES:
+            return argv[i + 1]
+        if token.startswith("--method=") and token.split("=", 1)[1] in methods.NAMES:
+            return token.split("=", 1)[1]
+    return methods.DEFAULT
+
+
+def build_parser(method: str | None = None) -> argparse.ArgumentParser:
+    """The parser; ``cluster`` shows the flags of ``method`` (default: GAN-EM's). Other methods' flags are
+    accepted only to be refused with a one-line error that names their method."""
     from gan_em_tf import methods
     from gan_em_tf.config import LABELS_ONLY_LR, LABELS_ONLY_STEPS, STRATEGIES
 
+    method = method or methods.DEFAULT
     parser = argparse.ArgumentParser(prog="gan-em", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -101,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--embed-dim", type=int, default=0, metavar="k",
                    help="k > 0: layer r of k units before the E-net's output (§5.4); writes embedding.npy, "
                         "embedding.png (t-SNE for k > 2) and an 'embed' SavedModel endpoint (default: 0)")
-    schedule_and_training, supervision = _method_flags()
+    schedule_and_training, supervision = _method_flags(method)
     for flag in schedule_and_training[:1]:  # --iterations is an everyday flag
         flag.add_to(g)
     g.add_argument("--seed", type=int, default=0, help="seed of weights, noise and shuffling (default: 0)")
@@ -126,12 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "printed either way)")
     o.add_argument("--verbose", action="store_true",
                    help="also show TensorFlow's C++ start-up log (hidden unless TF_CPP_MIN_LOG_LEVEL is set)")
-    a = c.add_argument_group("advanced: training (default: the recipe's values)")
+    a = c.add_argument_group(f"advanced: training of {method} (default: the recipe's values)")
     for flag in schedule_and_training[1:]:
         flag.add_to(a)
-    s = c.add_argument_group("advanced: semi-supervised (with --labels)")
-    for flag in supervision:
-        flag.add_to(s)
+    if supervision:
+        s = c.add_argument_group("advanced: semi-supervised (with --labels)")
+        for flag in supervision:
+            flag.add_to(s)
+    for name in _foreign_flags(method):
+        c.add_argument(name, nargs="?", const=True, default=None, dest="foreign_" + name.strip("-").replace("-", "_"),
+                       help=argparse.SUPPRESS)
     r = c.add_argument_group("advanced: runtime")
     r.add_argument("--strategy", default="auto", choices=STRATEGIES,
                    help="auto: MirroredStrategy when more than one GPU is visible (default); mirrored: always; "
@@ -146,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     rc = sub.add_parser("recipes", help="list the named recipes and their values",
                         description="Each recipe with what it is for and every config value it sets.")
     rc.add_argument("names", nargs="*", metavar="NAME", help="only these recipes")
-    rc.add_argument("--method", default=methods.DEFAULT, choices=methods.NAMES, help=argparse.SUPPRESS)
+    rc.add_argument("--method", default=methods.DEFAULT, choices=methods.NAMES, help="whose recipes (default: gan-em)")
     rc.set_defaults(func=cmd_recipes)
 
     b = sub.add_parser("baseline", help="k-means / GMM / labels-only baselines scored with the same metrics",
@@ -154,8 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "--labels N also GAN-EM's E-net trained on the N labelled examples alone "
                                    "(labels-only: the reference row of the semi-supervised columns).")
     _add_data_args(b)
-    b.add_argument("--method", default="all", choices=("kmeans", "gmm", "labels-only", "all"),
-                   help="which baseline (default: all = kmeans and gmm, plus labels-only when --labels is given)")
+    b.add_argument("--method", default="all", choices=("kmeans", "gmm", "labels-only", "dec", "all"),
+                   help="which baseline (default: all = kmeans and gmm, plus labels-only when --labels is given); "
+                        "dec: DEC (Xie et al. 2016) on the encoder of --sae")
     b.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds to average over (default: 0 1 2)")
     lo = b.add_argument_group("labels-only (scored like gan-em cluster --labels N: on the test split after "
                               "--split train, else on the unlabelled rest)")
@@ -168,8 +209,22 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--lr", type=float, default=LABELS_ONLY_LR, metavar="LR",
                     help=f"learning rate (default: {LABELS_ONLY_LR:g}, the best of 6e-5 to 1e-2 on MNIST-test; "
                          "the recipe's own E-net rate under-trains it)")
+    b.add_argument("--sae", metavar="DIR",
+                   help="with --method dec: the folder gan-em embed-sae wrote for the same data (its encoder is "
+                        "DEC's starting point); without it an autoencoder is trained first, for each seed")
     b.add_argument("--out", metavar="FILE.json", help="also write the results as JSON")
     b.set_defaults(func=cmd_baseline)
+
+    sa = sub.add_parser("embed-sae", help="train DEC's stacked autoencoder and write the data's 10-D codes",
+                        description="Train the d-500-500-2000-10 autoencoder of DEC on the data and write DIR/codes.npz "
+                                    "(x: the codes, y: the labels; cluster them with --dataset file --data-file), its "
+                                    "weights (for gan-em baseline --method dec --sae DIR) and sae.json.")
+    _add_data_args(sa)
+    sa.add_argument("--epochs", type=int, default=100, help="passes over the data (default: 100)")
+    sa.add_argument("--seed", type=int, default=0, help="seed of the weights and the shuffling (default: 0)")
+    sa.add_argument("--out", required=True, metavar="DIR", help="folder to write (must be new or empty)")
+    sa.add_argument("--overwrite", action="store_true", help="replace an existing folder in --out")
+    sa.set_defaults(func=cmd_embed_sae)
 
     e = sub.add_parser("export", help="export a run as a SavedModel (assign, generate[, embed] endpoints)",
                        description="Rebuild a run's networks from its newest checkpoint and write a SavedModel.")
@@ -188,9 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="time Keras and bare alternately this many times and report the medians (default: 3)")
     s.add_argument("--xla", choices=("on", "off", "both"), default="both", help="XLA settings to time (default: both)")
     s.add_argument("--mixed-precision", action="store_true", help="time the mixed_bfloat16 policy instead of float32")
+    s.add_argument("--method", default=methods.DEFAULT, choices=methods.NAMES,
+                   help="whose phases: gan-em (M- and E-step) or ganmm (K pairs stacked in one step against one "
+                        "pair, and the classifier) (default: gan-em)")
     s.add_argument("--out", metavar="FILE.json", help="also write the results as JSON")
     s.set_defaults(func=cmd_bench)
-    for p in (b, e, s, rc):
+    for p in (b, e, s, rc, sa):
         p.add_argument("--verbose", action="store_true", help=argparse.SUPPRESS)
     return parser
 
@@ -200,6 +258,8 @@ def cmd_cluster(a) -> int:
     from gan_em_tf import rundir
 
     rundir.check_not_in_use(a.out)  # before --overwrite or --resume touch it
+    if not (a.resume or a.branch_from):
+        _refuse_foreign(a)
     if not a.branch_from:
         return _cluster(a, resume=a.resume, overwrite=a.overwrite)
     if a.resume:
@@ -216,6 +276,14 @@ def cmd_cluster(a) -> int:
         if rundir.completed_iterations(a.out) == rundir.checkpoint_iteration(ckpt):
             shutil.rmtree(a.out, ignore_errors=True)  # nothing trained yet: leave no half-made branch behind
         raise
+
+
+def _refuse_foreign(a) -> None:
+    """A flag of another method is a one-line error naming the methods that take it."""
+    for name, owners in _foreign_flags(a.method).items():
+        if getattr(a, "foreign_" + name.strip("-").replace("-", "_"), None) is not None:
+            raise UserError(f"{name} is a flag of --method {' / '.join(sorted(owners))}, not of --method {a.method}; "
+                            f"see gan-em cluster --method {a.method} --help")
 
 
 def _new_config(a):
@@ -235,7 +303,8 @@ def _new_config(a):
     schedule_and_training, supervision = _method_flags(a.method)
     flags.apply(cfg, schedule_and_training + supervision, a)
     if not cfg.semi_supervised and any(getattr(a, f.dest) is not None for f in supervision):
-        raise UserError("--epsilon and --label-steps act on the labelled examples; add --labels N (this run has none)")
+        raise UserError(f"{' and '.join(f.name for f in supervision)} act on the labelled examples; add --labels N "
+                        "(this run has none)")
     return cfg, dataset
 
 
@@ -258,23 +327,27 @@ def _resumed_config(a):
     resumable = [f for f in schedule_and_training + supervision if f.name in methods.module(
         cfg.method, "flags").RESUMABLE]
     flags.apply(cfg, resumable, a)
-    if a.lr_decay is not None and all(old.lr_factor(i) == 1 for i in range(done)):
+    if getattr(a, "lr_decay", None) is not None and all(old.lr_factor(i) == 1 for i in range(done)):
         cfg.train.lr_decay_start = max(cfg.train.lr_decay_start, done)  # anneal from the resumed iteration on
     methods.module(cfg.method, "checks").lr_schedule_change(old, cfg.train, done)
     runtime = cfg.runtime
     runtime.verbose, runtime.strategy = _verbosity(a), a.strategy
     runtime.keep_every = a.keep_every if a.keep_every is not None else runtime.keep_every
     runtime.jit_compile = runtime.jit_compile if a.xla is None else a.xla
-    if not cfg.semi_supervised and (a.epsilon is not None or a.label_steps is not None):
+    if not cfg.semi_supervised and any(getattr(a, f.dest, None) is not None for f in supervision):
         raise UserError("--epsilon and --label-steps act on the labelled examples; this run has none")
     return cfg, _load(cfg)  # the run writes config.json once it has checked it
 
 
 def _refuse_unresumable(a, how: str) -> None:
     """A resume or branch continues the run's own config.json: flags it would not act on are an error."""
-    from gan_em_tf import methods
+    from gan_em_tf import methods, rundir
 
-    allowed = set(methods.module(a.method, "flags").RESUMABLE) | {
+    source = a.out if a.resume else rundir.branch_source(a.branch_from)[0]
+    method = rundir.read_json(os.path.join(source, "config.json")).get("method", methods.DEFAULT)
+    if method not in methods.NAMES:
+        raise UserError(f"{source}/config.json names method {method!r}, which this version does not have")
+    allowed = set(methods.module(method, "flags").RESUMABLE) | {
         "--out", "--resume", "--branch-from", "--keep-every", "--no-export", "--quiet", "-q", "--progress",
         "--no-progress", "--verbose", "--strategy", "--xla", "--no-xla"}
     ignored = [flag for flag in a.given if flag not in allowed]
@@ -364,10 +437,14 @@ def cmd_baseline(a) -> int:
     _check_out_file(a.out)
     if a.method == "labels-only" and a.labels is None:
         raise UserError("--method labels-only trains on labelled examples; add --labels N")
-    if a.labels is not None and a.method in baselines.METHODS:
+    if a.labels is not None and a.method in baselines.METHODS + ("dec",):
         raise UserError(f"--labels is for --method labels-only (or all); {a.method} does not use labels")
+    if a.sae and a.method != "dec":
+        raise UserError("--sae gives DEC its autoencoder; add --method dec")
     data_cfg = _data_config(a)
     dataset = data_lib.load(data_cfg)
+    if a.method == "dec":
+        return _dec_baseline(a, dataset)
     if a.labels is not None:  # TensorFlow only when the E-net is trained, and only after the checks
         from gan_em_tf import recipes
         from gan_em_tf.config import RunConfig
@@ -395,6 +472,48 @@ def cmd_baseline(a) -> int:
     return 0
 
 
+def _dec_baseline(a, dataset) -> int:
+    """``gan-em baseline --method dec``: DEC per seed from the --sae encoder (or one trained per seed)."""
+    dim = int(np.prod(dataset.shape))
+    if a.sae:
+        from gan_em_tf import dec
+
+        dec.load_encoder(a.sae, dim)  # its one-line errors before TensorFlow trains anything
+    tf_startup.import_tensorflow()
+    from gan_em_tf import dec
+
+    flat = dataset.x.reshape(len(dataset), -1)
+    encoder_for_seed = (lambda seed: dec.load_encoder(a.sae, dim)) if a.sae else \
+        (lambda seed: dec.train_autoencoder(flat, 100, seed).encoder)
+    result = dec.baseline(dataset.x, dataset.y, a.clusters, a.seeds, encoder_for_seed)
+    if dataset.y is not None:
+        cells = " ".join(f"{k}={result[k]['mean']:.3f}±{result[k]['sd']:.3f}"
+                         for k in ("acc", "nmi", "ari", "purity", "rand"))
+        print(f"dec         {dataset.name} N={len(dataset)} K={a.clusters} seeds={a.seeds}: {cells}")
+    if a.out:
+        _write_out(a.out, {"dataset": dataset.name, "results": [result]})
+    return 0
+
+
+def cmd_embed_sae(a) -> int:
+    import time
+
+    from gan_em_tf import data as data_lib
+    from gan_em_tf import rundir
+
+    _positive("--epochs", a.epochs)
+    dataset = data_lib.load(_data_config(a))
+    rundir.prepare(a.out, overwrite=a.overwrite, resume=False)
+    tf_startup.import_tensorflow()
+    from gan_em_tf import dec
+
+    t0 = time.time()
+    model = dec.train_autoencoder(dataset.x.reshape(len(dataset), -1), a.epochs, a.seed, verbose=2)
+    record = dec.save_sae(model, a.out, dataset, a.epochs, a.seed, time.time() - t0)
+    print(json.dumps(record))
+    return 0
+
+
 def cmd_export(a) -> int:
     tf_startup.import_tensorflow()
     from gan_em_tf import runner
@@ -412,13 +531,16 @@ def cmd_bench(a) -> int:
     from gan_em_tf import bench
 
     settings = {"on": [True], "off": [False], "both": [False, True]}[a.xla]
-    results = bench.run(a.batch_size, a.e_batch_size, a.steps, a.warmup, settings, a.mixed_precision, a.repeats)
+    results = bench.run(a.batch_size, a.e_batch_size, a.steps, a.warmup, settings, a.mixed_precision, a.repeats,
+                        method=a.method)
     print(bench.format_table(results))
     dtype = "bfloat16" if a.mixed_precision else "float32"
     peak = max(bench.matmul_gflops(xla=xla, dtype=dtype) for xla in (False, True))
-    gflop = bench.M_STEP_GFLOP_PER_IMAGE * a.batch_size
-    print(f"{dtype} 2048x2048 matmul on this machine (best of XLA on/off): {peak:.0f} GFLOP/s; one M-step of batch "
-          f"{a.batch_size} costs ~{gflop:.1f} GFLOP, so this rate bounds the M-step at ~{peak / gflop:.1f} steps/s")
+    print(f"{dtype} 2048x2048 matmul on this machine (best of XLA on/off): {peak:.0f} GFLOP/s")
+    if a.method == "gan-em":
+        gflop = bench.M_STEP_GFLOP_PER_IMAGE * a.batch_size
+        print(f"one GAN-EM M-step of batch {a.batch_size} costs ~{gflop:.1f} GFLOP, so this rate bounds it at "
+              f"~{peak / gflop:.1f} steps/s")
     if a.out:
         _write_out(a.out, {"results": results, "matmul_gflops": peak, "matmul_dtype": dtype})
     return 0
@@ -471,7 +593,7 @@ def main(argv=None) -> int:
     if removed:
         print(f"gan-em: error: {removed}", file=sys.stderr)
         return EXIT_USER_ERROR
-    parser = build_parser()
+    parser = build_parser(_method_in(argv))
     args = parser.parse_args(argv)
     args.given = _given_flags(parser, argv)
     tf_startup.set_quiet(not args.verbose and "TF_CPP_MIN_LOG_LEVEL" not in os.environ)

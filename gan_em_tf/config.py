@@ -57,7 +57,7 @@ class ScheduleConfig:
 
     def m_batches(self, n_samples: int, batch_size: int, scale: float = 1.0) -> int:
         """Batches of an M-step on ``n_samples`` images: p passes (at most ``m_steps`` batches) × ``scale``."""
-        batches = (n_samples // batch_size) * self.passes(n_samples, batch_size)
+        batches = max(1, n_samples // batch_size) * self.passes(n_samples, batch_size)
         if self.m_steps:
             batches = min(batches, self.m_steps)
         return max(1, round(batches * scale))

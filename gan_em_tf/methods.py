@@ -4,6 +4,7 @@ Each method is a subpackage with the same few modules, found here by name so tha
 TensorFlow before the flags are checked:
 
 * ``config``  — its ``TrainConfig`` (``config.json``'s ``train`` section);
+* ``flags``   — ``FLAGS`` and ``SUPERVISION`` (its own command-line flags) and ``RESUMABLE``;
 * ``recipes`` — ``RECIPES``, its named settings, and ``default_recipe(...)``;
 * ``checks``  — ``validate(cfg, dataset)``: one-line errors before TensorFlow starts;
 * ``method``  — ``build(cfg, shape, n_samples, strategy)`` → a :class:`gan_em_tf.method.Method` the runner drives.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 
-PACKAGES = {"gan-em": "gan_em_tf.gan_em"}
+PACKAGES = {"gan-em": "gan_em_tf.gan_em", "ganmm": "gan_em_tf.ganmm", "ganmm-em": "gan_em_tf.ganmm"}
 NAMES = tuple(PACKAGES)
 DEFAULT = "gan-em"
 

@@ -7,13 +7,15 @@
   one-to-one matching is impossible, so -- as for Table 1's K = 20 and 30 --
   each cluster is mapped to its majority class and error = 1 − purity;
   ``error_mapping`` says which was used.
-* ``purity``: Σ_k max_c n_kc / N.  ``nmi``, ``ari``: scikit-learn's.
+* ``purity``: Σ_k max_c n_kc / N.  ``nmi``, ``ari``: scikit-learn's (NMI with today's arithmetic mean).
+* ``rand``: the plain Rand index (m11 + m00) / (pairs) — what the Mixture-of-GANs paper calls "ARI";
+  ``nmi_geometric``: NMI normalised by the geometric mean, scikit-learn's before version 0.22 (that paper's).
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, rand_score
 
 
 def contingency(labels, clusters) -> np.ndarray:
@@ -56,6 +58,8 @@ def cluster_scores(labels, clusters, n_clusters: int | None = None) -> dict:
         "purity": pur,
         "error": 1.0 - (pur if majority else acc),
         "error_mapping": "majority" if majority else "hungarian",
+        "rand": float(rand_score(labels, clusters)),
+        "nmi_geometric": float(normalized_mutual_info_score(labels, clusters, average_method="geometric")),
     }
 
 

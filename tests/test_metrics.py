@@ -43,3 +43,14 @@ def test_clusters_used_counts_only_clusters_that_hold_a_sample():
     assert metrics.clusters_used(c) == 3
     s = metrics.cluster_scores(np.array([0, 0, 1, 1]), c)  # k from the assignment: 3 > 2 classes
     assert s["error_mapping"] == "majority"
+
+
+def test_rand_index_and_geometric_nmi_on_a_hand_counted_case():
+    """Labels 0 0 1 1, clusters 0 0 0 1: of the 6 pairs, one shares class and cluster (samples 1–2) and two differ
+    in both (1–4, 2–4), so Rand = 3 / 6; NMI from the entropies by hand."""
+    s = metrics.cluster_scores(np.array([0, 0, 1, 1]), np.array([0, 0, 0, 1]), 2)
+    assert s["rand"] == pytest.approx(3 / 6)
+    h_y, h_c = np.log(2), -(0.75 * np.log(0.75) + 0.25 * np.log(0.25))
+    mi = 0.5 * np.log(0.5 / (0.5 * 0.75)) + 0.25 * np.log(0.25 / (0.5 * 0.75)) + 0.25 * np.log(0.25 / (0.5 * 0.25))
+    assert s["nmi_geometric"] == pytest.approx(mi / np.sqrt(h_y * h_c))
+    assert s["nmi"] == pytest.approx(mi / ((h_y + h_c) / 2))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from gan_em_tf import data as data_lib
+from gan_em_tf.checks import common
 from gan_em_tf.errors import UserError
 from gan_em_tf.gan_em.config import E_CLASS_PRIORS, GENERATOR_LOSSES, INITS, OPTIMIZERS, TrainConfig
 
@@ -44,25 +45,6 @@ def validate(cfg, ds) -> None:
     if t.init == "kmeans" and (cfg.semi_supervised or t.growth):
         raise UserError("--init kmeans starts w from k-means for clustering into K clusters, not with --labels or "
                         "--grow-from; pass --init uniform")
-
-
-def common(cfg, ds) -> None:
-    """The checks every method shares: K, the schedule, the embedding size."""
-    k, n, s = cfg.clusters, len(ds), cfg.schedule
-    if k < 2:
-        raise UserError(f"--clusters must be at least 2, got {k}")
-    if k > n:
-        raise UserError(f"--clusters {k} is larger than the {n} samples; lower --clusters")
-    if s.iterations < 1:
-        raise UserError(f"--iterations must be a positive integer, got {s.iterations}")
-    if s.e_steps < 1:
-        raise UserError(f"--e-steps must be a positive integer, got {s.e_steps}")
-    if s.m_epochs is not None and not s.m_epochs > 0:
-        raise UserError(f"--m-epochs must be a positive number of passes (0.5 = half a pass), got {s.m_epochs}")
-    if cfg.embed_dim < 0:
-        raise UserError(f"--embed-dim must be positive, got {cfg.embed_dim}")
-    if cfg.runtime.keep_every < 0:
-        raise UserError(f"--keep-every must be a positive integer, got {cfg.runtime.keep_every}")
 
 
 def moves_fit(cfg, k: int) -> None:
