@@ -212,6 +212,8 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
     b.add_argument("--sae", metavar="DIR",
                    help="with --method dec: the folder gan-em embed-sae wrote for the same data (its encoder is "
                         "DEC's starting point); without it an autoencoder is trained first, for each seed")
+    b.add_argument("--sae-epochs", type=int, default=100, metavar="N",
+                   help="with --method dec and no --sae: passes of the autoencoder's training (default: 100)")
     b.add_argument("--out", metavar="FILE.json", help="also write the results as JSON")
     b.set_defaults(func=cmd_baseline)
 
@@ -484,7 +486,7 @@ def _dec_baseline(a, dataset) -> int:
 
     flat = dataset.x.reshape(len(dataset), -1)
     encoder_for_seed = (lambda seed: dec.load_encoder(a.sae, dim)) if a.sae else \
-        (lambda seed: dec.train_autoencoder(flat, 100, seed).encoder)
+        (lambda seed: dec.train_autoencoder(flat, a.sae_epochs, seed).encoder)
     result = dec.baseline(dataset.x, dataset.y, a.clusters, a.seeds, encoder_for_seed)
     if dataset.y is not None:
         cells = " ".join(f"{k}={result[k]['mean']:.3f}±{result[k]['sd']:.3f}"

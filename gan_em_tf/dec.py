@@ -166,8 +166,7 @@ def baseline(x: np.ndarray, y: np.ndarray | None, clusters: int, seeds: list[int
         per_seed.append(row)
     out = {"method": "dec", "clusters": clusters, "n_samples": len(x), "per_seed": per_seed}
     if y is not None:
-        out.update(metrics.mean_sd_over_seeds(per_seed, ("acc", "nmi", "ari", "purity", "error", "rand",
-                                                         "nmi_geometric")))
+        out.update(metrics.mean_sd_over_seeds(per_seed))
     return out
 
 

@@ -79,6 +79,8 @@ def classification_scores(labels, predicted) -> dict:
         "purity": purity(labels, predicted),
         "error": 1.0 - acc,
         "error_mapping": "identity",
+        "rand": float(rand_score(labels, predicted)),
+        "nmi_geometric": float(normalized_mutual_info_score(labels, predicted, average_method="geometric")),
     }
 
 
@@ -91,7 +93,10 @@ def attribute_errors(attributes: dict, clusters) -> dict:
     return {name: cluster_scores(y, clusters)["error"] for name, y in attributes.items()}
 
 
-def mean_sd_over_seeds(per_seed: list[dict], keys=("acc", "nmi", "ari", "purity", "error")) -> dict:
+SCORES = ("acc", "nmi", "ari", "purity", "error", "rand", "nmi_geometric")
+
+
+def mean_sd_over_seeds(per_seed: list[dict], keys=SCORES) -> dict:
     """{key: {"mean", "sd"}} over the rows of ``per_seed`` (sample sd; 0 for a single seed)."""
     out = {}
     for key in keys:

@@ -135,10 +135,28 @@ def _blobs(tmp_path):
 
 
 @pytest.mark.parametrize("method", ["ganmm", "ganmm-em"])
-def test_ganmm_learns_three_separated_blobs(tmp_path, method):
-    proc = gan_em("cluster", "--method", method, "--dataset", "file", "--data-file", _blobs(tmp_path), "--clusters",
-                  "3", "--iterations", "4", "--m-epochs", "2", "--e-steps", "100", "--seed", "0", "--quiet",
-                  "--out", str(tmp_path / "run"))
+def test_ganmm_learns_three_separated_blobs_and_each_generator_draws_its_cluster(tmp_path, method):
+    """Purity ≥ 0.95, and generator k's samples sit where the real samples of cluster k do. Measured when
+    written: purity 1.000 / 1.000 (ganmm, seeds 0, 1) and 0.972 / 0.998 (ganmm-em); with the critic's loss
+    negated 0.66 for ganmm — GANMM (EM) still parts the blobs then (its E-step only needs each critic to score
+    the blobs differently), which the generators' place catches: each generator's mean sample must lie nearer its
+    own cluster's mean than half the distance between two clusters (with the negated loss it lies ≈ 28 away)."""
+    from gan_em_tf import data
+
+    path = _blobs(tmp_path)
+    run = tmp_path / "run"
+    proc = gan_em("cluster", "--method", method, "--dataset", "file", "--data-file", path, "--clusters", "3",
+                  "--iterations", "4", "--lr", "1e-3", "--seed", "0", "--quiet", "--out", str(run))
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["purity"] >= 0.95, summary
+    x = data.load_array_file(path).x
+    assign = np.load(run / "assignments.npy")
+    model = tf.saved_model.load(str(run / "saved_model"))
+    z = np.random.default_rng(0).standard_normal((200, 64)).astype(np.float32)
+    means = np.stack([x[assign == k].mean(axis=0) for k in range(3)])
+    apart = min(np.linalg.norm(means[i] - means[j]) for i in range(3) for j in range(i))
+    for k in range(3):
+        distance = np.linalg.norm(means - model.generate(z, np.full(200, k, np.int32))["images"].numpy().mean(axis=0),
+                                  axis=1)
+        assert distance.argmin() == k and distance[k] < apart / 2, (k, distance, apart)

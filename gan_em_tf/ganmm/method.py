@@ -128,7 +128,8 @@ class Ganmm(Method):
 
     def sample_grid(self, per_cluster: int, seed: int) -> np.ndarray:
         z = np.random.default_rng(seed).standard_normal((per_cluster, self.noise)).astype(np.float32)
-        return np.stack([g.predict(z, verbose=0) for g in self.generators])
+        drawn = _stacked(self.generators, keras.Input((self.noise,)), "generators").predict(z, verbose=0)
+        return np.moveaxis(drawn, 1, 0)
 
     def endpoints(self) -> tuple[list, dict]:
         """``assign(images)`` → probabilities and cluster (see :meth:`posterior`); ``generate(noise, cluster)`` →
@@ -203,7 +204,14 @@ class Ganmm(Method):
 
     def critic_scores(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
         """[N, K]: every critic's score of every instance."""
-        return np.stack([c.predict(x, batch_size=batch_size, verbose=0) for c in self.critics], axis=1)
+        if getattr(self, "_all_critics", None) is None:
+            self._all_critics = _stacked(self.critics, keras.Input(self.shape), "critics")
+        return self._all_critics.predict(x, batch_size=batch_size, verbose=0)
+
+
+def _stacked(models: list, inputs, name: str) -> keras.Model:
+    """One model whose output stacks the outputs of ``models`` on ``inputs`` along axis 1 (one predict, not K)."""
+    return keras.Model(inputs, keras.ops.stack([m(inputs) for m in models], axis=1), name=name)
 
 
 def pair_batches(x: np.ndarray, sets: list[np.ndarray], steps: int, batch: int, critic_steps: int, noise: int,
