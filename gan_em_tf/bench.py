@@ -95,7 +95,8 @@ def matmul_gflops(n: int = 2048, repeats: int = 10, xla: bool = True, dtype: str
 
 
 def format_table(results: list[dict]) -> str:
-    lines = ["| phase | XLA | precision | batch | Keras steps/s | bare steps/s | Keras img/s | bare img/s | Keras/bare |",
+    lines = ["| phase | XLA | precision | batch | Keras steps/s | bare steps/s | Keras img/s | bare img/s "
+             "| Keras/bare |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         prec = "bf16" if r["mixed_precision"] else "fp32"

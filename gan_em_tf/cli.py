@@ -106,6 +106,13 @@ def _method_in(argv: list[str]) -> str:
     return methods.DEFAULT
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's errors (an unknown flag, a value outside its choices) as one line, like every other bad input."""
+
+    def error(self, message):
+        self.exit(2, f"gan-em: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(method: str | None = None) -> argparse.ArgumentParser:
     """The parser; ``cluster`` shows the flags of ``method`` (default: GAN-EM's). Other methods' flags are
     accepted only to be refused with a one-line error that names their method."""
@@ -113,7 +120,7 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
     from gan_em_tf.config import LABELS_ONLY_LR, LABELS_ONLY_STEPS, STRATEGIES
 
     method = method or methods.DEFAULT
-    parser = argparse.ArgumentParser(prog="gan-em", description=__doc__.split("\n\n")[0],
+    parser = OneLineParser(prog="gan-em", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -218,7 +225,8 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_baseline)
 
     sa = sub.add_parser("embed-sae", help="train DEC's stacked autoencoder and write the data's 10-D codes",
-                        description="Train the d-500-500-2000-10 autoencoder of DEC on the data and write DIR/codes.npz "
+                        description="Train the d-500-500-2000-10 autoencoder of DEC on the data and write "
+                                    "DIR/codes.npz "
                                     "(x: the codes, y: the labels; cluster them with --dataset file --data-file), its "
                                     "weights (for gan-em baseline --method dec --sae DIR) and sae.json.")
     _add_data_args(sa)

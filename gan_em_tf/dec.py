@@ -107,6 +107,7 @@ class Dec(Phase):
         return soft_assignment(self.encoder(x, training=training), self.centres)
 
     def train_step(self, data):
+        data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         variables = self.encoder.trainable_variables + [self.centres]
         with tf.GradientTape() as tape:
             loss = global_mean(kl_divergence(data["p"], self(data["x"], training=True)), global_batch(data["x"]))

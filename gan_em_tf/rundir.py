@@ -53,7 +53,8 @@ def prepare(run_dir: str, overwrite: bool, resume: bool) -> None:
             raise UserError(f"--resume: {run_dir} holds no run (no config.json); start it without --resume")
         return
     if exists and not overwrite:
-        raise UserError(f"--out {run_dir} already holds a run; pass --overwrite to replace it or --resume to continue it")
+        raise UserError(f"--out {run_dir} already holds a run; pass --overwrite to replace it or --resume to "
+                        "continue it")
     if os.path.exists(run_dir) and not os.path.isdir(run_dir):
         raise UserError(f"--out {run_dir} is a file, not a folder; choose another --out")
     try:

@@ -3,8 +3,8 @@ over the global batch, optimizers, and the process-wide runtime settings of one 
 
 A phase is a :class:`Phase` (a ``keras.Model`` that holds already-built sub-networks, compiles its own
 optimizers and overrides ``train_step``); its logged scalars are :class:`keras.metrics.Mean` trackers named
-like the keys ``train_step`` returns. Every loss term goes through :func:`gan_em_tf.losses.global_mean`, so one step on 1 or
-N MirroredStrategy replicas gives the same update (gradients are summed across replicas).
+like the keys ``train_step`` returns. Every loss term goes through :func:`gan_em_tf.losses.global_mean`, so one
+step on 1 or N MirroredStrategy replicas gives the same update (gradients are summed across replicas).
 """
 from __future__ import annotations
 

@@ -57,7 +57,8 @@ def parser(description: str, full_seeds=(0, 1, 2), quick_seeds=(0,),
 
 
 def out_dir(a, stem: str) -> str:
-    path = a.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "out", stem + ("-quick" if a.quick else ""))
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = a.out or os.path.join(here, "out", stem + ("-quick" if a.quick else ""))
     os.makedirs(path, exist_ok=True)
     return path
 

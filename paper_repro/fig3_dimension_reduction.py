@@ -40,8 +40,9 @@ def main(argv=None) -> int:
         lines.append(f"| {k} | {'layer r' if k <= 2 else 't-SNE'} | {r.get('embedding_knn_acc', float('nan')):.3f} | "
                      f"{r.get('pixels_knn_acc', float('nan')):.3f} | {r.get('embedding_points')} | "
                      f"{r['error']:.3f} ({r['error_mapping']}) |")
-    lines += ["", "The paper shows the pictures only (no number). t-SNE separates easy data by itself, so the raw-pixel "
-              "column is the reference a useful layer r should beat."] + [f"- `{r['command']}`" for r in runs.values()]
+    lines += ["", "The paper shows the pictures only (no number). t-SNE separates easy data by itself, so the "
+              "raw-pixel column is the reference a useful layer r should beat."]
+    lines += [f"- `{r['command']}`" for r in runs.values()]
     common.write_report(out, "fig3", {"seed": seed, "runs": {str(k): r for k, r in runs.items()}}, lines)
     return 0
 

@@ -64,7 +64,8 @@ def main(argv=None) -> int:
 
     names = sorted(stats, key=lambda n: stats[n][0])
     fig, ax = plt.subplots(figsize=(7, 0.22 * len(names) + 1.2))
-    ax.barh(names, [100 * stats[n][0] for n in names], xerr=[100 * (stats[n][1] or 0.0) for n in names], color="tab:blue")
+    ax.barh(names, [100 * stats[n][0] for n in names], xerr=[100 * (stats[n][1] or 0.0) for n in names],
+            color="tab:blue")
     for name, err in PAPER.items():
         if name in stats:
             ax.plot([err], [name], "r*", ms=9, label="paper" if name == "Wearing_Hat" else None)

@@ -59,7 +59,8 @@ def main(argv=None) -> int:
              "| seed | ACC | NMI | ARI | seconds | ACC per EM iteration |", "|---|---|---|---|---|---|"]
     for r in per_seed:
         curve = " ".join(f"{acc:.2f}" for _, acc, _ in r["acc_per_iteration"])
-        lines.append(f"| {r['seed']} | {r['acc']:.3f} | {r['nmi']:.3f} | {r['ari']:.3f} | {r['seconds']:.0f} | {curve} |")
+        lines.append(f"| {r['seed']} | {r['acc']:.3f} | {r['nmi']:.3f} | {r['ari']:.3f} | {r['seconds']:.0f} "
+                     f"| {curve} |")
     lines.append(f"| mean ± sd | {agg['acc']['mean']:.3f} ± {agg['acc']['sd']:.3f} | {agg['nmi']['mean']:.3f} ± "
                  f"{agg['nmi']['sd']:.3f} | {agg['ari']['mean']:.3f} ± {agg['ari']['sd']:.3f} | "
                  f"{agg['seconds']['mean']:.0f} | |")

@@ -1,17 +1,59 @@
 """Shared fixtures: a tiny end-to-end GAN-EM run on the bundled digits, made once per session."""
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+# `python -c SAVED_MODEL_LOADER SAVED_MODEL x.npy z.npy c.npy OUT.npz`: the endpoints' outputs, read where gan_em_tf
+# is never imported (it prints the gan_em_tf modules it saw: none).
+SAVED_MODEL_LOADER = textwrap.dedent(r'''
+    import sys, json
+    import numpy as np
+    import tensorflow as tf
+    m = tf.saved_model.load(sys.argv[1])
+    x = np.load(sys.argv[2]); z = np.load(sys.argv[3]); c = np.load(sys.argv[4])
+    a = m.assign(tf.constant(x))
+    g = m.generate(tf.constant(z), tf.constant(c))
+    np.savez(sys.argv[5], probabilities=a["probabilities"].numpy(), cluster=a["cluster"].numpy(),
+             images=g["images"].numpy())
+    print(json.dumps(sorted(k for k in sys.modules if k.startswith("gan_em_tf"))))
+''')
+
 # A schedule that exercises every phase in seconds (not one that clusters well).
 TINY = ["--iterations", "2", "--m-epochs", "1", "--e-steps", "15", "--batch-size", "32", "--e-batch-size", "32",
         "--limit", "300", "--quiet"]
+
+
+def cli_in_process(capsys, argv):
+    """`gan-em ARGV` run by `cli.main` in this interpreter (no TensorFlow start-up): (exit code, stderr). A
+    traceback would propagate and fail the test; argparse's own errors end in SystemExit, taken as the code."""
+    from gan_em_tf import cli
+
+    with stop_handlers_kept():
+        try:
+            code = cli.main(list(argv))
+        except SystemExit as e:
+            code = e.code
+    return code, capsys.readouterr().err
+
+
+@contextlib.contextmanager
+def stop_handlers_kept():
+    """main() installs its SIGINT / SIGTERM handlers; put the test runner's back afterwards."""
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
 
 
 def gan_em(*args, timeout=600, env=None, **kwargs):

@@ -1,6 +1,5 @@
 """The CLI end to end on digits, and every kind of bad input: one line, exit 2, no traceback."""
 import argparse
-import contextlib
 import csv
 import json
 import os
@@ -9,7 +8,7 @@ import signal
 import numpy as np
 import pytest
 
-from conftest import TINY, gan_em
+from conftest import TINY, cli_in_process, gan_em, stop_handlers_kept
 
 
 def test_cluster_end_to_end_writes_the_run_folder(tiny_run):
@@ -154,30 +153,6 @@ def _bad(tmp_path):
     ], blocker
 
 
-def _cluster_in_process(capsys, argv):
-    """`gan-em cluster ARGV` run by `cli.main` in this interpreter: (exit code, stderr). A traceback would
-    propagate and fail the test; argparse's own errors end in SystemExit, taken as the exit code."""
-    from gan_em_tf import cli
-
-    with _stop_handlers_kept():
-        try:
-            code = cli.main(["cluster", *argv])
-        except SystemExit as e:
-            code = e.code
-    return code, capsys.readouterr().err
-
-
-@contextlib.contextmanager
-def _stop_handlers_kept():
-    """main() installs its SIGINT / SIGTERM handlers; put the test runner's back afterwards."""
-    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in before.items():
-            signal.signal(signum, handler)
-
-
 def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys):
     """Every case through `cli.main` in-process (one interpreter start each would cost ~40 s); the console
     script's own exit code and clean stderr are checked once in a fresh interpreter below and by the
@@ -188,7 +163,7 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys):
             out, args = str(blocker / "run"), []
         else:
             out = str(tmp_path / f"run{i}")
-        code, err = _cluster_in_process(capsys, ["--out", out, *TINY, *args])  # later flags win
+        code, err = cli_in_process(capsys, ["cluster", "--out", out, *TINY, *args])  # later flags win
         assert code == 2, (args, err[-1500:])
         msg = [ln for ln in err.strip().splitlines() if ln.startswith("gan-em: error:")]
         assert len(msg) == 1 and needle in msg[0], (args, err[-500:])
@@ -260,7 +235,7 @@ def test_a_stop_signal_that_tensorflow_turns_into_another_error_still_ends_as_in
             raise AssertionError("no handler interrupted the command")
         return cmd
 
-    with _stop_handlers_kept():
+    with stop_handlers_kept():
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a test runner started in the background may ignore these;
         signal.signal(signal.SIGINT, signal.default_int_handler)  # main() leaves an ignored signal ignored
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -289,7 +264,7 @@ def test_a_stop_signal_that_tensorflow_swallowed_ends_the_run_after_its_next_che
 
     monkeypatch.setattr(runner, "log_line", swallowed_during)
     run_dir = tmp_path / "run"
-    code, err = _cluster_in_process(capsys, ["--dataset", "digits", "--out", str(run_dir), "--no-export", *TINY,
+    code, err = cli_in_process(capsys, ["cluster", "--dataset", "digits", "--out", str(run_dir), "--no-export", *TINY,
                                              "--iterations", "3"])
     assert code == 130 and "continue with --resume" in err
     assert sorted(os.listdir(run_dir / "checkpoints")) == ["iter-0001"] and not (run_dir / "summary.json").exists()
@@ -330,7 +305,8 @@ def test_each_recipe_resolves_to_its_documented_values_and_a_flag_overrides_one(
             fig3.embed_dim) == (0.95, 110, True, 110, 1000)
     semi = _config(["--recipe", "cpu-semi", "--labels", "100"])
     assert (semi.schedule.m_steps, semi.schedule.first_m_scale, semi.schedule.e_steps, semi.train.g_class_start,
-            semi.supervision.epsilon, semi.train.e_augment, semi.schedule.iterations) == (500, 3.0, 200, 2, 0.0, True, 20)
+            semi.supervision.epsilon, semi.train.e_augment, semi.schedule.iterations) == \
+        (500, 3.0, 200, 2, 0.0, True, 20)
     small = _config([])
     assert small.recipe_name == "small" and (small.train.lr_g, small.train.init) == (1e-4, "kmeans")
     semi_small = _config(["--labels", "100"])

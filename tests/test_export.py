@@ -5,26 +5,11 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
 
-from conftest import gan_em
-
-LOADER = textwrap.dedent(r'''
-    import sys, json
-    import numpy as np
-    import tensorflow as tf
-    m = tf.saved_model.load(sys.argv[1])
-    x = np.load(sys.argv[2]); z = np.load(sys.argv[3]); c = np.load(sys.argv[4])
-    a = m.assign(tf.constant(x))
-    g = m.generate(tf.constant(z), tf.constant(c))
-    np.savez(sys.argv[5], probabilities=a["probabilities"].numpy(), cluster=a["cluster"].numpy(),
-             images=g["images"].numpy())
-    print(json.dumps(sorted(k for k in sys.modules if k.startswith("gan_em_tf"))))
-''')
-
+from conftest import SAVED_MODEL_LOADER, gan_em
 
 def test_saved_model_round_trip(tiny_run, tmp_path):
     run_dir, _ = tiny_run
@@ -47,7 +32,8 @@ def test_saved_model_round_trip(tiny_run, tmp_path):
         np.save(tmp_path / f"{name}.npy", arr)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = tmp_path / "out.npz"
-    proc = subprocess.run([sys.executable, "-c", LOADER, dest, str(tmp_path / "x.npy"), str(tmp_path / "z.npy"),
+    proc = subprocess.run([sys.executable, "-c", SAVED_MODEL_LOADER, dest, str(tmp_path / "x.npy"),
+                           str(tmp_path / "z.npy"),
                            str(tmp_path / "c.npy"), str(out)], capture_output=True, text=True, timeout=300,
                           env=env, cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -103,7 +89,8 @@ def test_a_mixed_precision_run_exports_the_same_model_in_process_and_from_its_ch
     x = tf.constant(np.random.default_rng(0).random((5, 8, 8, 1), dtype=np.float32))
     z = tf.constant(np.random.default_rng(1).random((5, 62), dtype=np.float32))
     c = tf.constant([0, 1, 2, 0, 1], tf.int32)
-    live, again = (tf.saved_model.load(path) for path in (os.path.join(run_dir, "saved_model"), str(tmp_path / "again")))
+    live, again = (tf.saved_model.load(path)
+                   for path in (os.path.join(run_dir, "saved_model"), str(tmp_path / "again")))
     np.testing.assert_array_equal(live.assign(x)["probabilities"], again.assign(x)["probabilities"])
     np.testing.assert_array_equal(live.generate(z, c)["images"], again.generate(z, c)["images"])
 

@@ -1,13 +1,16 @@
 """GANMM and GANMM (EM): the WGAN and classifier steps descend their losses, the σ_t schedule and the
 augmented training sets, the critics' assignment, and that both learn a separable mixture."""
 import json
+import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import gan_em
+from conftest import SAVED_MODEL_LOADER, cli_in_process, gan_em
 from gan_em_tf.ganmm import losses, networks
 from gan_em_tf.ganmm.config import TrainConfig
 from gan_em_tf.ganmm.models import ClassifierStep, WganStep
@@ -140,8 +143,9 @@ def test_ganmm_learns_three_separated_blobs_and_each_generator_draws_its_cluster
     written: purity 1.000 / 1.000 (ganmm, seeds 0, 1) and 0.972 / 0.998 (ganmm-em); with the critic's loss
     negated 0.66 for ganmm — GANMM (EM) still parts the blobs then (its E-step only needs each critic to score
     the blobs differently), which the generators' place catches: each generator's mean sample must lie nearer its
-    own cluster's mean than half the distance between two clusters (with the negated loss it lies ≈ 28 away)."""
-    from gan_em_tf import data
+    own cluster's mean than half the distance between two clusters (with the negated loss it lies ≈ 28 away).
+    The SavedModel is read in a process that never imports gan_em_tf and gives the live model's outputs."""
+    from gan_em_tf import data, runner
 
     path = _blobs(tmp_path)
     run = tmp_path / "run"
@@ -152,11 +156,61 @@ def test_ganmm_learns_three_separated_blobs_and_each_generator_draws_its_cluster
     assert summary["purity"] >= 0.95, summary
     x = data.load_array_file(path).x
     assign = np.load(run / "assignments.npy")
-    model = tf.saved_model.load(str(run / "saved_model"))
     z = np.random.default_rng(0).standard_normal((200, 64)).astype(np.float32)
+    c = np.repeat(np.arange(3, dtype=np.int32), 200)
+    for name, arr in (("x", x), ("z", np.tile(z, (3, 1))), ("c", c)):
+        np.save(tmp_path / f"{name}.npy", arr)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    files = [str(tmp_path / f"{n}.npy") for n in "xzc"]
+    served = subprocess.run([sys.executable, "-c", SAVED_MODEL_LOADER, str(run / "saved_model"), *files,
+                             str(tmp_path / "out.npz")], capture_output=True, text=True,
+                            timeout=300, env=env, cwd=str(tmp_path))
+    assert served.returncode == 0, served.stderr[-3000:]
+    assert json.loads(served.stdout.strip().splitlines()[-1]) == []  # gan_em_tf was never imported
+    served = np.load(tmp_path / "out.npz")
+    np.testing.assert_array_equal(served["cluster"], assign)
+    _, live = runner.load_run(str(run))
+    np.testing.assert_allclose(served["probabilities"], live.posterior(x), atol=1e-5)
     means = np.stack([x[assign == k].mean(axis=0) for k in range(3)])
     apart = min(np.linalg.norm(means[i] - means[j]) for i in range(3) for j in range(i))
     for k in range(3):
-        distance = np.linalg.norm(means - model.generate(z, np.full(200, k, np.int32))["images"].numpy().mean(axis=0),
-                                  axis=1)
+        drawn = served["images"][c == k]
+        np.testing.assert_allclose(drawn, live.generators[k].predict(z, verbose=0), atol=1e-5)
+        distance = np.linalg.norm(means - drawn.mean(axis=0), axis=1)
         assert distance.argmin() == k and distance[k] < apart / 2, (k, distance, apart)
+
+
+def test_a_finished_run_extended_with_resume_ends_where_an_uninterrupted_run_ends(tmp_path, capsys):
+    args = ["cluster", "--method", "ganmm", "--dataset", "file", "--data-file", _blobs(tmp_path), "--clusters",
+            "3", "--m-epochs", "1", "--e-steps", "20", "--seed", "2", "--deterministic", "--no-export", "--quiet"]
+    full, part = str(tmp_path / "full"), str(tmp_path / "part")
+    for argv in ([*args, "--iterations", "3", "--out", full], [*args, "--iterations", "2", "--out", part],
+                 ["cluster", "--out", part, "--resume", "--iterations", "3", "--quiet"]):
+        code, err = cli_in_process(capsys, argv)
+        assert code == 0, err[-2000:]
+    np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
+                                  np.load(os.path.join(part, "assignments.npy")))
+    rows = [open(os.path.join(d, "metrics.csv")).read().splitlines() for d in (full, part)]
+    assert len(rows[0]) == 4 and [r.split(",")[:4] for r in rows[0]] == [r.split(",")[:4] for r in rows[1]]
+
+
+def test_bad_ganmm_input_gives_one_line_and_exit_2(tmp_path, capsys):
+    vectors = tmp_path / "v.npy"
+    np.save(vectors, np.random.default_rng(0).random((40, 6)))
+    data = ["--dataset", "file", "--data-file", str(vectors), "--iterations", "1", "--quiet"]
+    cases = [
+        (["--method", "ganmm", "--embed-dim", "2"], "--embed-dim"),
+        (["--method", "ganmm", "--labels", "10"], "--labels"),
+        (["--method", "ganmm", "--clusters", "1"], "--clusters"),
+        (["--method", "ganmm-em", "--lr", "0"], "--lr"),
+        (["--method", "ganmm", "--batch-size", "100"], "--batch-size"),
+        (["--method", "ganmm", "--e-augment"], "--e-augment"),  # a GAN-EM flag
+        (["--method", "gan-em", "--critic", "gp"], "--critic"),  # a GANMM flag
+        (["--method", "nosuch"], "--method"),
+    ]
+    for i, (args, needle) in enumerate(cases):
+        out = str(tmp_path / f"run{i}")
+        code, err = cli_in_process(capsys, ["cluster", "--out", out, *data, *args])
+        msg = [ln for ln in err.strip().splitlines() if ln.startswith("gan-em: error:")]
+        assert code == 2 and len(msg) == 1 and needle in msg[0], (args, err[-800:])
+        assert not os.path.exists(out), args

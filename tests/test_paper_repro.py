@@ -75,7 +75,8 @@ def test_a_one_picture_script_refuses_several_seeds(tmp_path):
     """fig3 draws one run: several --seeds stop it with a one-line error before anything is written."""
     out = tmp_path / "fig3"
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "paper_repro", "fig3_dimension_reduction.py"),
-                           "--quick", "--seeds", "1", "2", "--out", str(out)], capture_output=True, text=True, timeout=120)
+                           "--quick", "--seeds", "1", "2", "--out", str(out)], capture_output=True, text=True,
+                          timeout=120)
     assert proc.returncode != 0 and "--seeds takes one seed" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
 

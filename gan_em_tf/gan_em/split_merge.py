@@ -82,8 +82,8 @@ def apply_move(w: np.ndarray, k: int, i: int, j: int, second_half: np.ndarray) -
 
 
 def _move_mass(w: np.ndarray, rows: np.ndarray | slice, src: int, dst: int) -> None:
-    """In place: the ``rows`` (a mask, indices or a slice) add their w of cluster ``src`` to ``dst`` and drop it from ``src``
-    (each row keeps its sum)."""
+    """In place: the ``rows`` (a mask, indices or a slice) add their w of cluster ``src`` to ``dst`` and drop it
+    from ``src`` (each row keeps its sum)."""
     w[rows, dst] += w[rows, src]
     w[rows, src] = 0.0
 

@@ -62,7 +62,8 @@ class Ganmm(Method):
             self.generators = [networks.build_generator(self.shape, self.noise, t.net_width, sync, f"generator_{i}")
                                for i in range(k)]
             self.critics = [networks.build_critic(self.shape, t.net_width, clip, sync, f"critic_{i}") for i in range(k)]
-            self.optimizers = {**{f"g{i}": _optimizer(t) for i in range(k)}, **{f"d{i}": _optimizer(t) for i in range(k)}}
+            self.optimizers = {**{f"g{i}": _optimizer(t) for i in range(k)},
+                               **{f"d{i}": _optimizer(t) for i in range(k)}}
             self.m_step = WganStep(self.generators, self.critics, t.gp_weight if t.critic == "gp" else 0.0)
             # the gradient penalty differentiates twice, which XLA's CPU compiler handles slowly; compiled without
             self.m_step.compile([self.optimizers[f"g{i}"] for i in range(k)],

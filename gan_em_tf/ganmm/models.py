@@ -24,8 +24,8 @@ class WganStep(Phase):
     A batch is ``{"x": [B, P, c, ...], "z": [B, P, c + 1, noise], "mix": [B, P, c]}`` for P pairs and c =
     ``critic_steps`` (batch first, so MirroredStrategy replicas split the samples, not the pairs): pair p's
     critic takes c steps on x[:, p, j] against G_p(z[:, p, j]) (``mix``: the gradient penalty's interpolation
-    weights, used with ``gp_weight`` > 0), then G_p one step on z[:, p, c]. Logged: the critic loss (the negative of the Wasserstein estimate) and the generator loss,
-    averaged over the pairs.
+    weights, used with ``gp_weight`` > 0), then G_p one step on z[:, p, c]. Logged: the critic loss (the
+    negative of the Wasserstein estimate) and the generator loss, averaged over the pairs.
     """
 
     def __init__(self, generators, critics, gp_weight: float = 0.0, **kwargs):
