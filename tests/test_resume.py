@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import gan_em
+from conftest import cli_in_process, gan_em
 
 ARGS = ["cluster", "--dataset", "digits", "--limit", "240", "--iterations", "3", "--m-epochs", "2", "--e-steps",
         "20", "--batch-size", "32", "--e-batch-size", "32", "--seed", "5", "--deterministic", "--no-export",
@@ -140,15 +140,16 @@ def test_resume_refuses_the_training_flags_it_would_ignore_and_names_the_ones_it
     assert open(os.path.join(run, "config.json")).read() == before
 
 
-def test_resume_on_the_default_path_ends_where_the_uninterrupted_run_ends(tmp_path):
-    """XLA on and no op determinism, as a user runs it: a run stopped after its second checkpoint and resumed
-    ends with the assignments and scores of the run that went through (TensorFlow's CPU kernels here are
-    deterministic for these networks; with --deterministic this holds on any device)."""
+def test_resume_on_the_default_path_ends_where_the_uninterrupted_run_ends(tmp_path, capsys):
+    """XLA on and no op determinism, as a user runs it (through the CLI's main, in this interpreter): a run
+    stopped after its second checkpoint and resumed ends with the assignments and scores of the run that went
+    through (TensorFlow's CPU kernels here are deterministic for these networks; with --deterministic this
+    holds on any device)."""
     full, part = str(tmp_path / "full"), str(tmp_path / "part")
-    assert gan_em(*DEFAULT_PATH, "--out", full).returncode == 0
-    assert gan_em(*DEFAULT_PATH, "--iterations", "2", "--out", part).returncode == 0
-    resumed = gan_em("cluster", "--out", part, "--resume", "--iterations", "3")
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    for argv in ([*DEFAULT_PATH, "--out", full], [*DEFAULT_PATH, "--iterations", "2", "--out", part],
+                 ["cluster", "--out", part, "--resume", "--iterations", "3"]):
+        code, err = cli_in_process(capsys, argv)
+        assert code == 0, err[-2000:]
     np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
                                   np.load(os.path.join(part, "assignments.npy")))
     assert _strip(open(os.path.join(full, "metrics.csv")).read().splitlines()) == \
