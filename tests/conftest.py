@@ -33,8 +33,9 @@ TINY = ["--iterations", "2", "--m-epochs", "1", "--e-steps", "15", "--batch-size
 
 
 def cli_in_process(capsys, argv):
-    """`gan-em ARGV` run by `cli.main` in this interpreter (no TensorFlow start-up): (exit code, stderr). A
-    traceback would propagate and fail the test; argparse's own errors end in SystemExit, taken as the code."""
+    """`gan-em ARGV` run by `cli.main` in this interpreter (no TensorFlow start-up): (exit code, stderr,
+    stdout). A traceback would propagate and fail the test; argparse's own errors end in SystemExit, taken as
+    the code."""
     from gan_em_tf import cli
 
     with stop_handlers_kept():
@@ -42,7 +43,8 @@ def cli_in_process(capsys, argv):
             code = cli.main(list(argv))
         except SystemExit as e:
             code = e.code
-    return code, capsys.readouterr().err
+    captured = capsys.readouterr()
+    return code, captured.err, captured.out
 
 
 @contextlib.contextmanager

@@ -163,7 +163,7 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys):
             out, args = str(blocker / "run"), []
         else:
             out = str(tmp_path / f"run{i}")
-        code, err = cli_in_process(capsys, ["cluster", "--out", out, *TINY, *args])  # later flags win
+        code, err, _ = cli_in_process(capsys, ["cluster", "--out", out, *TINY, *args])  # later flags win
         assert code == 2, (args, err[-1500:])
         msg = [ln for ln in err.strip().splitlines() if ln.startswith("gan-em: error:")]
         assert len(msg) == 1 and needle in msg[0], (args, err[-500:])
@@ -264,8 +264,8 @@ def test_a_stop_signal_that_tensorflow_swallowed_ends_the_run_after_its_next_che
 
     monkeypatch.setattr(runner, "log_line", swallowed_during)
     run_dir = tmp_path / "run"
-    code, err = cli_in_process(capsys, ["cluster", "--dataset", "digits", "--out", str(run_dir), "--no-export", *TINY,
-                                             "--iterations", "3"])
+    argv = ["cluster", "--dataset", "digits", "--out", str(run_dir), "--no-export", *TINY, "--iterations", "3"]
+    code, err, _ = cli_in_process(capsys, argv)
     assert code == 130 and "continue with --resume" in err
     assert sorted(os.listdir(run_dir / "checkpoints")) == ["iter-0001"] and not (run_dir / "summary.json").exists()
     assert not (run_dir / ".lock").exists()

@@ -1,11 +1,12 @@
 """DEC (Xie et al. 2016) and its stacked autoencoder: the equations on hand-computed cases, a step that
-descends KL(P ‖ Q), and the CLI path embed-sae → baseline --method dec clustering separated blobs."""
+descends KL(P ‖ Q), and the CLI path embed-sae → baseline --method dec clustering separated blobs (through the
+CLI's main in this interpreter)."""
 import json
 
 import numpy as np
 import pytest
 
-from conftest import cli_in_process, gan_em
+from conftest import cli_in_process
 
 
 def test_soft_assignment_target_and_kl_on_a_hand_computed_case():
@@ -60,9 +61,9 @@ def blobs(tmp_path_factory):
 def test_embed_sae_then_dec_from_its_encoder_separates_three_blobs(blobs, capsys):
     data = ["--dataset", "file", "--data-file", str(blobs / "blobs.npz")]
     sae = blobs / "sae"
-    proc = gan_em("embed-sae", *data, "--epochs", "100", "--out", str(sae))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    record = json.loads(proc.stdout.strip().splitlines()[-1])
+    code, err, out = cli_in_process(capsys, ["embed-sae", *data, "--epochs", "100", "--out", str(sae)])
+    assert code == 0, err[-2000:]
+    record = json.loads(out.strip().splitlines()[-1])
     codes = np.load(sae / "codes.npz")
     assert codes["x"].shape == (300, 10) and (codes["y"] == np.repeat(np.arange(3), 100)).all()
     from gan_em_tf import data as data_lib
@@ -70,16 +71,15 @@ def test_embed_sae_then_dec_from_its_encoder_separates_three_blobs(blobs, capsys
     x = data_lib.load_array_file(str(blobs / "blobs.npz")).x
     assert record["reconstruction_mse"] < 0.5 * x.var(axis=0).mean(), (record, x.var(axis=0).mean())
 
-    out = blobs / "dec.json"
-    proc = gan_em("baseline", *data, "--method", "dec", "--clusters", "3", "--sae", str(sae), "--seeds", "0",
-                  "--out", str(out))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    result = json.load(open(out))["results"][0]
+    code, err, _ = cli_in_process(capsys, ["baseline", *data, "--method", "dec", "--clusters", "3", "--sae", str(sae),
+                                           "--seeds", "0", "--out", str(blobs / "dec.json")])
+    assert code == 0, err[-2000:]
+    result = json.load(open(blobs / "dec.json"))["results"][0]
     assert result["method"] == "dec" and result["purity"]["mean"] >= 0.95, result
 
     other = blobs / "other.npz"
     np.savez(other, x=np.random.default_rng(0).random((50, 7)))
-    code, err = cli_in_process(capsys, ["baseline", "--dataset", "file", "--data-file", str(other), "--method", "dec",
-                                        "--clusters", "3", "--sae", str(sae)])
+    code, err, _ = cli_in_process(capsys, ["baseline", "--dataset", "file", "--data-file", str(other), "--method",
+                                           "dec", "--clusters", "3", "--sae", str(sae)])
     msg = [ln for ln in err.splitlines() if ln.startswith("gan-em: error:")]
     assert code == 2 and len(msg) == 1 and "--sae" in msg[0], err[-1500:]

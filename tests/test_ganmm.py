@@ -187,7 +187,7 @@ def test_a_finished_run_extended_with_resume_ends_where_an_uninterrupted_run_end
     full, part = str(tmp_path / "full"), str(tmp_path / "part")
     for argv in ([*args, "--iterations", "3", "--out", full], [*args, "--iterations", "2", "--out", part],
                  ["cluster", "--out", part, "--resume", "--iterations", "3", "--quiet"]):
-        code, err = cli_in_process(capsys, argv)
+        code, err, _ = cli_in_process(capsys, argv)
         assert code == 0, err[-2000:]
     np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
                                   np.load(os.path.join(part, "assignments.npy")))
@@ -211,7 +211,7 @@ def test_bad_ganmm_input_gives_one_line_and_exit_2(tmp_path, capsys):
     ]
     for i, (args, needle) in enumerate(cases):
         out = str(tmp_path / f"run{i}")
-        code, err = cli_in_process(capsys, ["cluster", "--out", out, *data, *args])
+        code, err, _ = cli_in_process(capsys, ["cluster", "--out", out, *data, *args])
         msg = [ln for ln in err.strip().splitlines() if ln.startswith("gan-em: error:")]
         assert code == 2 and len(msg) == 1 and needle in msg[0], (args, err[-800:])
         assert not os.path.exists(out), args
@@ -221,9 +221,9 @@ def test_ganmm_on_image_data_writes_the_whole_run_folder(tmp_path, capsys):
     """The bundled 8×8 digits (images, MLP networks) end to end with a tiny schedule: the same run folder as
     GAN-EM's, samples one row per cluster, a SavedModel whose generate gives images of the data's shape."""
     run = tmp_path / "digits"
-    code, err = cli_in_process(capsys, ["cluster", "--method", "ganmm", "--dataset", "digits", "--limit", "200",
-                                        "--clusters", "3", "--iterations", "2", "--m-epochs", "1", "--e-steps", "5", "--quiet",
-                                        "--out", str(run)])
+    code, err, _ = cli_in_process(capsys, ["cluster", "--method", "ganmm", "--dataset", "digits", "--limit", "200",
+                                           "--clusters", "3", "--iterations", "2", "--m-epochs", "1", "--e-steps", "5",
+                                           "--quiet", "--out", str(run)])
     assert code == 0, err[-2000:]
     for name in ("config.json", "data.json", "metrics.csv", "summary.json", "assignments.npy", "samples.png",
                  "convergence.png"):
