@@ -122,7 +122,7 @@ def train_autoencoder(x: np.ndarray, epochs: int, seed: int, batch_size: int = 2
     model = Autoencoder(x.shape[1])
     model.compile(keras.optimizers.Adam(lr))
     ds = tf.data.Dataset.from_tensor_slices(x).shuffle(len(x), seed=seed).batch(batch_size, drop_remainder=True)
-    model.fit(ds.prefetch(tf.data.AUTOTUNE), epochs=epochs, verbose=verbose)
+    model.fit(ds.prefetch(tf.data.AUTOTUNE), epochs=epochs, verbose=verbose, shuffle=False)  # shuffled above
     return model
 
 
@@ -149,7 +149,7 @@ def run_dec(x: np.ndarray, encoder: keras.Model, clusters: int, seed: int, batch
         p = target_distribution(q).astype(np.float32)
         idx = rng.integers(0, len(x), update_interval * batch_size)
         ds = tf.data.Dataset.from_tensor_slices({"x": x[idx], "p": p[idx]}).batch(batch_size)
-        model.fit(ds, epochs=1, verbose=0)
+        model.fit(ds, epochs=1, verbose=0, shuffle=False)  # idx is already a random draw
     return model.predict(x, batch_size=1024, verbose=0).argmax(axis=1)
 
 
