@@ -2,7 +2,7 @@
 
 The E-net is trained on G's samples only (Eq. 5) and then applied to real images. G draws each class
 with high purity but not all of its variation, so the E-net fits the fakes almost exactly and misses
-real images off G's support (paper_repro/RESULTS.md, twenty-fourth session). Rotating, shifting and
+real images off G's support (paper_repro/RESULTS.md, Table 1 semi-supervised). Rotating, shifting and
 zooming each fake a little widens what the E-net sees of its class without changing the class.
 
 The draws u ∈ [0, 1)^4 per image come with the E-step's batches (:func:`gan_em_tf.data.noise_batches`,

@@ -121,7 +121,7 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
 
     method = method or methods.DEFAULT
     parser = OneLineParser(prog="gan-em", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     c = sub.add_parser("cluster", help="cluster a dataset (GAN-EM, paper Algorithm 1)", allow_abbrev=False,
@@ -226,9 +226,9 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
 
     sa = sub.add_parser("embed-sae", help="train DEC's stacked autoencoder and write the data's 10-D codes",
                         description="Train the d-500-500-2000-10 autoencoder of DEC on the data and write "
-                                    "DIR/codes.npz "
-                                    "(x: the codes, y: the labels; cluster them with --dataset file --data-file), its "
-                                    "weights (for gan-em baseline --method dec --sae DIR) and sae.json.")
+                                    "DIR/codes.npz (x: the codes, y: the labels; cluster them with --dataset file "
+                                    "--data-file), its weights (for gan-em baseline --method dec --sae DIR) and "
+                                    "sae.json.")
     _add_data_args(sa)
     sa.add_argument("--epochs", type=int, default=100, help="passes over the data (default: 100)")
     sa.add_argument("--seed", type=int, default=0, help="seed of the weights and the shuffling (default: 0)")

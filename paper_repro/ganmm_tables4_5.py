@@ -8,7 +8,8 @@ DIR holds the two UCI sets as .npz files with the raw features ``x`` and the cla
 feature by ``--dataset file``). The paper clusters all 2,310 segmentation instances and 6,000 character
 instances; the characters file holds all 30,654, so the script draws 6,000 of them (a fixed random subset,
 numpy seed 0) into --out/data/ and every method clusters that file; --quick draws 600 rows of each set.
-Scores: purity, the Rand index (the paper's "ARI" formula (m11 + m00)/m), the adjusted Rand index, and NMI
+Scores: purity, the Rand index (the formula the paper prints for its "ARI", (m11 + m00)/m; its ARI values
+match the adjusted Rand index, so both are shown), the adjusted Rand index, and NMI
 normalised by the geometric mean (scikit-learn before 0.22, the paper's) and by the arithmetic mean (today's
 default). Writes ganmm_tables4_5.json / .md / .png into --out.
 """
@@ -23,7 +24,8 @@ import common  # noqa: E402
 SETS = {"image_segmentation": ("Table 4", 7), "artificial_characters": ("Table 5", 10)}
 ROWS = {"image_segmentation": None, "artificial_characters": 6000}  # the paper's sizes (all 2,310; 6,000 of 30,654)
 QUICK_ROWS = 600
-# The paper's Tables 4 and 5: purity, "ARI" (the Rand index), NMI (geometric)
+# The paper's Tables 4 and 5: purity, "ARI" (printed as the Rand formula, valued like the adjusted index),
+# NMI (geometric)
 PAPER = {
     "image_segmentation": {"GANMM": (0.7241, 0.5523, 0.6428), "GMM": (0.4532, 0.2214, 0.4124),
                            "DEC": (0.4428, 0.2014, 0.4077), "GANMM (EM)": (0.5791, 0.4101, 0.5386)},
@@ -110,7 +112,7 @@ def main(argv=None) -> int:
                 commands.append(result["command"])
         rows[name] = measured
         lines += [f"## {table}: {name} (K = {k})", "",
-                  "| method | purity | Rand (paper's ARI) | ARI | NMI (geometric) | NMI (arithmetic) "
+                  "| method | purity | Rand | ARI | NMI (geometric) | NMI (arithmetic) "
                   "| paper purity / ARI / NMI |",
                   "|---|---|---|---|---|---|---|"]
         for label, scores in measured.items():

@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny end-to-end GAN-EM run on the bundled digits, made once per session."""
+"""Shared fixtures: a tiny end-to-end GAN-EM run on the bundled digits, made once per test run."""
 import contextlib
 import json
 import os

@@ -74,6 +74,9 @@ class Ganmm(Method):
                 self.optimizers["e"] = _optimizer(t)
                 self.e_step = ClassifierStep(self.generators, self.classifier)
                 self.e_step.compile(self.optimizers["e"], jit_compile=xla)
+        # all K generators / critics as one model each: one predict instead of K
+        self.all_generators = _stacked(self.generators, keras.Input((self.noise,)), "generators")
+        self.all_critics = _stacked(self.critics, keras.Input(self.shape), "critics")
         self.networks = {**{g.name: g for g in self.generators}, **{c.name: c for c in self.critics}}
         if self.classifier is not None:
             self.networks["classifier"] = self.classifier
@@ -129,8 +132,7 @@ class Ganmm(Method):
 
     def sample_grid(self, per_cluster: int, seed: int) -> np.ndarray:
         z = np.random.default_rng(seed).standard_normal((per_cluster, self.noise)).astype(np.float32)
-        drawn = _stacked(self.generators, keras.Input((self.noise,)), "generators").predict(z, verbose=0)
-        return np.moveaxis(drawn, 1, 0)
+        return np.moveaxis(self.all_generators.predict(z, verbose=0), 1, 0)
 
     def endpoints(self) -> tuple[list, dict]:
         """``assign(images)`` → probabilities and cluster (see :meth:`posterior`); ``generate(noise, cluster)`` →
@@ -205,9 +207,7 @@ class Ganmm(Method):
 
     def critic_scores(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
         """[N, K]: every critic's score of every instance."""
-        if getattr(self, "_all_critics", None) is None:
-            self._all_critics = _stacked(self.critics, keras.Input(self.shape), "critics")
-        return self._all_critics.predict(x, batch_size=batch_size, verbose=0)
+        return self.all_critics.predict(x, batch_size=batch_size, verbose=0)
 
 
 def _stacked(models: list, inputs, name: str) -> keras.Model:
