@@ -13,14 +13,17 @@ from gan_em_tf.errors import UserError
 METHODS = ("kmeans", "gmm")
 
 
-def fit_predict(method: str, x: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Cluster ids from k-means (n_init=10) or a diagonal GMM (reg 1e-2) on flattened x."""
+def fit_predict(method: str, x: np.ndarray, k: int, seed: int, fit_rows: int | None = None) -> np.ndarray:
+    """Cluster ids of every sample from k-means (n_init=10) or a diagonal GMM (reg 1e-2) on flattened x, fitted
+    on all of x or on its first ``fit_rows`` samples."""
     flat = x.reshape(len(x), -1)
     if method == "kmeans":
-        return KMeans(k, n_init=10, random_state=seed).fit_predict(flat)
-    if method == "gmm":
-        return GaussianMixture(k, covariance_type="diag", reg_covar=1e-2, random_state=seed).fit(flat).predict(flat)
-    raise UserError(f"unknown baseline {method!r}; choose one of: {', '.join(METHODS)}")
+        model = KMeans(k, n_init=10, random_state=seed)
+    elif method == "gmm":
+        model = GaussianMixture(k, covariance_type="diag", reg_covar=1e-2, random_state=seed)
+    else:
+        raise UserError(f"unknown baseline {method!r}; choose one of: {', '.join(METHODS)}")
+    return model.fit(flat[:fit_rows]).predict(flat)
 
 
 def run(method: str, x: np.ndarray, y: np.ndarray | None, k: int, seeds: list[int]) -> dict:
@@ -34,6 +37,7 @@ def run(method: str, x: np.ndarray, y: np.ndarray | None, k: int, seeds: list[in
         row = {"seed": seed, "seconds": time.time() - t0}
         if y is not None:
             row.update(metrics.cluster_scores(y, assign, k))
+            row["per_cluster"] = metrics.per_cluster(y, assign, k)
         per_seed.append(row)
     out = {"method": method, "clusters": k, "n_samples": len(x), "per_seed": per_seed}
     return {**out, **metrics.mean_sd_over_seeds(per_seed)} if y is not None else out

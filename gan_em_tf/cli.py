@@ -117,7 +117,7 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
     """The parser; ``cluster`` shows the flags of ``method`` (default: GAN-EM's). Other methods' flags are
     accepted only to be refused with a one-line error that names their method."""
     from gan_em_tf import methods
-    from gan_em_tf.config import LABELS_ONLY_LR, LABELS_ONLY_STEPS, STRATEGIES
+    from gan_em_tf.config import DEC_STEPS, LABELS_ONLY_LR, LABELS_ONLY_STEPS, STRATEGIES
 
     method = method or methods.DEFAULT
     parser = OneLineParser(prog="gan-em", description=__doc__.split("\n\n")[0],
@@ -221,6 +221,9 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
                         "DEC's starting point); without it an autoencoder is trained first, for each seed")
     b.add_argument("--sae-epochs", type=int, default=100, metavar="N",
                    help="with --method dec and no --sae: passes of the autoencoder's training (default: 100)")
+    b.add_argument("--dec-steps", type=int, default=DEC_STEPS, metavar="N",
+                   help=f"with --method dec: at most N steps of DEC's KL training, which ends earlier once fewer than "
+                        f"0.1%% of the assignments change (default: {DEC_STEPS}, DEC's)")
     b.add_argument("--out", metavar="FILE.json", help="also write the results as JSON")
     b.set_defaults(func=cmd_baseline)
 
@@ -451,6 +454,8 @@ def cmd_baseline(a) -> int:
         raise UserError(f"--labels is for --method labels-only (or all); {a.method} does not use labels")
     if a.sae and a.method != "dec":
         raise UserError("--sae gives DEC its autoencoder; add --method dec")
+    _positive("--sae-epochs", a.sae_epochs)
+    _positive("--dec-steps", a.dec_steps)
     data_cfg = _data_config(a)
     dataset = data_lib.load(data_cfg)
     if a.method == "dec":
@@ -495,7 +500,7 @@ def _dec_baseline(a, dataset) -> int:
     flat = dataset.x.reshape(len(dataset), -1)
     encoder_for_seed = (lambda seed: dec.load_encoder(a.sae, dim)) if a.sae else \
         (lambda seed: dec.train_autoencoder(flat, a.sae_epochs, seed).encoder)
-    result = dec.baseline(dataset.x, dataset.y, a.clusters, a.seeds, encoder_for_seed)
+    result = dec.baseline(dataset.x, dataset.y, a.clusters, a.seeds, encoder_for_seed, max_steps=a.dec_steps)
     if dataset.y is not None:
         cells = " ".join(f"{k}={result[k]['mean']:.3f}±{result[k]['sd']:.3f}"
                          for k in ("acc", "nmi", "ari", "purity", "rand"))

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_em_tf import metrics
+from gan_em_tf.config import DEC_STEPS
 from gan_em_tf.losses import global_mean
 from gan_em_tf.training import Phase, global_batch
 
@@ -127,7 +128,7 @@ def train_autoencoder(x: np.ndarray, epochs: int, seed: int, batch_size: int = 2
 
 
 def run_dec(x: np.ndarray, encoder: keras.Model, clusters: int, seed: int, batch_size: int = 256,
-            update_interval: int = 140, max_steps: int = 20_000, tol: float = 0.001, lr: float = 0.01) -> np.ndarray:
+            update_interval: int = 140, max_steps: int = DEC_STEPS, tol: float = 0.001, lr: float = 0.01) -> np.ndarray:
     """DEC on ``x`` with a pretrained ``encoder``: centres from k-means on the codes, then KL(P ‖ Q) with SGD
     (momentum 0.9, DEC's optimiser), the target recomputed every ``update_interval`` steps, until fewer than
     ``tol`` of the assignments change between two updates or ``max_steps``. Returns the cluster of every sample."""
@@ -153,17 +154,19 @@ def run_dec(x: np.ndarray, encoder: keras.Model, clusters: int, seed: int, batch
     return model.predict(x, batch_size=1024, verbose=0).argmax(axis=1)
 
 
-def baseline(x: np.ndarray, y: np.ndarray | None, clusters: int, seeds: list[int], encoder_for_seed) -> dict:
+def baseline(x: np.ndarray, y: np.ndarray | None, clusters: int, seeds: list[int], encoder_for_seed,
+             max_steps: int = DEC_STEPS) -> dict:
     """``gan-em baseline --method dec``: DEC per seed (``encoder_for_seed(seed)`` gives a fresh pretrained encoder)
-    with the same scores as the other baselines, mean ± sd over seeds."""
+    with the same scores as the other baselines, mean ± sd over seeds; at most ``max_steps`` KL steps each."""
     flat = x.reshape(len(x), -1).astype(np.float32)
     per_seed = []
     for seed in seeds:
         t0 = time.time()
-        assign = run_dec(flat, encoder_for_seed(seed), clusters, seed)
+        assign = run_dec(flat, encoder_for_seed(seed), clusters, seed, max_steps=max_steps)
         row = {"seed": seed, "seconds": time.time() - t0}
         if y is not None:
             row.update(metrics.cluster_scores(y, assign, clusters))
+            row["per_cluster"] = metrics.per_cluster(y, assign, clusters)
         per_seed.append(row)
     out = {"method": "dec", "clusters": clusters, "n_samples": len(x), "per_seed": per_seed}
     if y is not None:

@@ -37,6 +37,16 @@ def purity(labels, clusters) -> float:
     return float(contingency(labels, clusters).max(axis=1).sum() / len(labels))
 
 
+def per_cluster(labels, clusters, n_clusters: int) -> list[dict]:
+    """Each cluster's majority class, size and purity (the Mixture-of-GANs paper's Table 2); an empty cluster
+    has label None and purity 0."""
+    table = np.zeros((n_clusters, int(np.max(labels)) + 1), np.int64)
+    np.add.at(table, (np.asarray(clusters, np.int64), np.asarray(labels, np.int64)), 1)
+    sizes = table.sum(axis=1)
+    return [{"cluster": k, "label": int(table[k].argmax()) if sizes[k] else None, "size": int(sizes[k]),
+             "purity": float(table[k].max() / sizes[k]) if sizes[k] else 0.0} for k in range(n_clusters)]
+
+
 def clusters_used(clusters) -> int:
     """How many different clusters an assignment puts at least one sample in."""
     return int(len(np.unique(clusters)))

@@ -100,6 +100,8 @@ def finish(method, ds, rows: list[dict], run_dir: str, seconds: float, task: Tas
     if task.labelled is not None:
         summary.update(labels=cfg.supervision.labels, epsilon=cfg.supervision.epsilon,
                        heldout_samples=len(task.heldout))
+    elif ds.y is not None:
+        summary["per_cluster"] = metrics.per_cluster(ds.y, assign, cfg.clusters)
     title = f"{cfg.method} {ds.name} K={cfg.clusters} seed={cfg.runtime.seed}"
     features = method.embed(ds.x)
     if features is not None:

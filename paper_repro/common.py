@@ -31,9 +31,10 @@ MNIST_SPLITS = {"all": "train+test, 70,000 images", "train": "train split, 60,00
                 "test": "test split, 10,000 images"}
 
 
-def parser(description: str, full_seeds=(0, 1, 2), quick_seeds=(0,),
-           one_seed: bool = False) -> argparse.ArgumentParser:
-    """The flags every script shares; the seed defaults are the script's (``one_seed``: a single run's picture)."""
+def parser(description: str, full_seeds=(0, 1, 2), quick_seeds=(0,), one_seed: bool = False,
+           mnist_split: str | None = "all", recipes: bool = True) -> argparse.ArgumentParser:
+    """The flags every script shares; the seed and MNIST split defaults are the script's (``one_seed``: a single
+    run's picture; ``mnist_split`` None: the script reads no MNIST); ``recipes``: it runs GAN-EM's recipes."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help="CPU smoke-size reproduction: bundled digits, short schedule, a few minutes")
@@ -42,14 +43,17 @@ def parser(description: str, full_seeds=(0, 1, 2), quick_seeds=(0,),
     p.add_argument("--seeds", type=int, nargs="+", default=None,
                    help=f"the seed; this script draws one run ({defaults})" if one_seed else f"seeds ({defaults})")
     p.set_defaults(full_seeds=tuple(full_seeds), quick_seeds=tuple(quick_seeds), one_seed=one_seed)
-    p.add_argument("--data-dir", help="MNIST IDX folder (train-*/t10k-* files) instead of a tfds download")
-    p.add_argument("--mnist-split", choices=MNIST_SPLITS, default="all",
-                   help="MNIST images to use: all = train+test, 70,000, as in the paper (default); test = the "
-                        "10,000 test digits (semi-supervised runs are then scored on the unlabelled rest)")
-    p.add_argument("--recipes", choices=RECIPES, default="paper",
-                   help="paper: §5.1 as printed for every run (a GPU; the default); cpu: the recipes measured on 2 "
-                        "CPU cores, cpu / cpu-grow / cpu-semi / cpu-fig3 by kind of run (--quick: the bundled "
-                        "digits' own default)")
+    if mnist_split:
+        p.add_argument("--data-dir", help="MNIST IDX folder (train-*/t10k-* files) instead of a tfds download")
+        p.add_argument("--mnist-split", choices=MNIST_SPLITS, default=mnist_split,
+                       help=f"MNIST images to use: all = train+test, 70,000; train = the 60,000 training images; "
+                            f"test = the 10,000 test digits (semi-supervised runs are then scored on the unlabelled "
+                            f"rest); default: {mnist_split}, as in the paper")
+    if recipes:
+        p.add_argument("--recipes", choices=RECIPES, default="paper",
+                       help="paper: §5.1 as printed for every run (a GPU; the default); cpu: the recipes measured "
+                            "on 2 CPU cores, cpu / cpu-grow / cpu-semi / cpu-fig3 by kind of run (--quick: the "
+                            "bundled digits' own default)")
     p.add_argument("--cluster-args", default="",
                    help="extra flags appended to every gan-em cluster call (later flags win), e.g. "
                         "\"--iterations 2 --strategy mirrored\"")

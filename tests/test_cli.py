@@ -35,15 +35,15 @@ def test_cluster_end_to_end_writes_the_run_folder(tiny_run):
     assert os.listdir(os.path.join(run_dir, "checkpoints")) == ["iter-0002"]
 
 
-def test_existing_run_is_not_overwritten(tiny_run):
+def test_existing_run_is_not_overwritten(tiny_run, capsys):
     run_dir, _ = tiny_run
     before = open(os.path.join(run_dir, "summary.json")).read()
-    proc = gan_em("cluster", "--dataset", "digits", "--out", run_dir, *TINY)
-    assert proc.returncode == 2 and "--overwrite" in proc.stderr
+    code, err, _ = cli_in_process(capsys, ["cluster", "--dataset", "digits", "--out", run_dir, *TINY])
+    assert code == 2 and "--overwrite" in err
     assert open(os.path.join(run_dir, "summary.json")).read() == before
 
 
-def test_a_run_still_going_is_not_resumed_or_overwritten_but_a_stale_lock_is_ignored(tiny_run, tmp_path):
+def test_a_run_still_going_is_not_resumed_or_overwritten_but_a_stale_lock_is_ignored(tiny_run, tmp_path, capsys):
     import shutil
     import socket
     import subprocess
@@ -57,39 +57,40 @@ def test_a_run_still_going_is_not_resumed_or_overwritten_but_a_stale_lock_is_ign
     before = open(os.path.join(run_dir, "summary.json")).read()
     with rundir.lock(run_dir):  # this pytest process trains there
         for extra in (["--resume"], ["--overwrite"]):
-            proc = gan_em("cluster", "--dataset", "digits", "--out", run_dir, *TINY, *extra)
-            msg = [ln for ln in proc.stderr.splitlines() if ln.startswith("gan-em: error:")]
-            assert proc.returncode == 2 and len(msg) == 1 and "in use" in msg[0], proc.stderr[-1500:]
+            code, err, _ = cli_in_process(capsys, ["cluster", "--dataset", "digits", "--out", run_dir, *TINY, *extra])
+            msg = [ln for ln in err.splitlines() if ln.startswith("gan-em: error:")]
+            assert code == 2 and len(msg) == 1 and "in use" in msg[0], err[-1500:]
             assert open(os.path.join(run_dir, "summary.json")).read() == before
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     with open(lock, "w") as f:  # left by a killed run
         json.dump({"host": socket.gethostname(), "pid": dead.pid}, f)
-    proc = gan_em("cluster", "--out", run_dir, "--resume", "--no-export", "--quiet")
-    assert proc.returncode == 0, proc.stderr[-1500:]
+    code, err, _ = cli_in_process(capsys, ["cluster", "--out", run_dir, "--resume", "--no-export", "--quiet"])
+    assert code == 0, err[-1500:]
     assert not os.path.exists(lock)  # released at the end
 
 
-def test_baseline_command(tmp_path):
+def test_baseline_command(tmp_path, capsys):
     out = tmp_path / "b.json"
-    proc = gan_em("baseline", "--dataset", "digits", "--method", "kmeans", "--seeds", "0", "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
+    code, err, _ = cli_in_process(capsys, ["baseline", "--dataset", "digits", "--method", "kmeans", "--seeds", "0",
+                                           "--out", str(out)])
+    assert code == 0, err
     res = json.load(open(out))["results"][0]
     assert res["method"] == "kmeans" and 0.77 < res["acc"]["mean"] < 0.81  # ANCHORS.md: 0.792 on digits
 
 
 @pytest.mark.parametrize("command", [["baseline", "--dataset", "digits"], ["bench", "--steps", "1"]])
-def test_unwritable_json_out_fails_first_in_one_line(tmp_path, command):
+def test_unwritable_json_out_fails_first_in_one_line(tmp_path, command, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
     for out in (blocker / "r.json", tmp_path):  # folder under a file; an existing folder
-        proc = gan_em(*command, "--out", str(out))
-        msg = [ln for ln in proc.stderr.splitlines() if ln.startswith("gan-em: error:")]
-        assert proc.returncode == 2 and len(msg) == 1 and "--out" in msg[0], proc.stderr[-1500:]
-        assert "Traceback" not in proc.stderr and "steps/s" not in proc.stdout  # nothing was run first
+        code, err, out_text = cli_in_process(capsys, [*command, "--out", str(out)])
+        msg = [ln for ln in err.splitlines() if ln.startswith("gan-em: error:")]
+        assert code == 2 and len(msg) == 1 and "--out" in msg[0], err[-1500:]
+        assert "steps/s" not in out_text  # nothing was run first
 
 
-def test_help_explains_every_flag_everyday_ones_first_and_at_most_45():
+def test_help_explains_every_flag_everyday_ones_first_and_at_most_45(capsys):
     """`gan-em cluster --help`: every option has its own explanation, the everyday groups come before the
     advanced ones, and there are no more than 45 options."""
     from gan_em_tf import cli
@@ -102,7 +103,8 @@ def test_help_explains_every_flag_everyday_ones_first_and_at_most_45():
     titles = [g.title for g in command._action_groups if g._group_actions]
     advanced = [i for i, t in enumerate(titles) if t.startswith("advanced")]
     assert advanced and advanced == list(range(advanced[0], len(titles))), titles
-    text = gan_em("cluster", "--help").stdout
+    code, _, text = cli_in_process(capsys, ["cluster", "--help"])
+    assert code == 0
     assert text.index("--recipe") < text.index("advanced")
 
 
@@ -338,7 +340,7 @@ def test_config_json_records_the_recipe_by_name_and_values(tiny_run):
     assert config["train"]["lr_g"] == 1e-4 and config["train"]["init"] == "kmeans"
 
 
-def test_an_unknown_key_in_config_json_is_a_one_line_error(tiny_run, tmp_path):
+def test_an_unknown_key_in_config_json_is_a_one_line_error(tiny_run, tmp_path, capsys):
     import shutil
 
     run_dir = str(tmp_path / "run")
@@ -348,10 +350,9 @@ def test_an_unknown_key_in_config_json_is_a_one_line_error(tiny_run, tmp_path):
     config["train"]["lr_gg"] = 1.0
     json.dump(config, open(path, "w"))
     for argv in (["cluster", "--out", run_dir, "--resume"], ["export", run_dir, str(tmp_path / "x")]):
-        proc = gan_em(*argv)
-        msg = [ln for ln in proc.stderr.splitlines() if ln.startswith("gan-em: error:")]
-        assert proc.returncode == 2 and len(msg) == 1 and "unknown setting train.lr_gg" in msg[0], proc.stderr[-1500:]
-        assert "Traceback" not in proc.stderr
+        code, err, _ = cli_in_process(capsys, argv)
+        msg = [ln for ln in err.splitlines() if ln.startswith("gan-em: error:")]
+        assert code == 2 and len(msg) == 1 and "unknown setting train.lr_gg" in msg[0], err[-1500:]
 
 
 def test_a_normal_run_prints_no_tensorflow_log_and_verbose_brings_it_back(tmp_path):

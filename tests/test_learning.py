@@ -8,17 +8,18 @@ import json
 
 import numpy as np
 
-from conftest import gan_em
+from conftest import cli_in_process
 
 
-def test_gan_em_finds_three_separated_blobs_from_a_uniform_start(tmp_path):
+def test_gan_em_finds_three_separated_blobs_from_a_uniform_start(tmp_path, capsys):
     rng = np.random.default_rng(0)
     centers = np.array([[0, 0, 0, 0], [6, 6, 0, 0], [0, 6, 6, 6]], float)
     y = np.repeat(np.arange(3), 200)
     np.savez(tmp_path / "blobs.npz", x=centers[y] + rng.normal(0, 1, (600, 4)), y=y)
-    proc = gan_em("cluster", "--dataset", "file", "--data-file", str(tmp_path / "blobs.npz"), "--clusters", "3",
-                  "--init", "uniform", "--iterations", "6", "--m-epochs", "20", "--e-steps", "100", "--seed", "0",
-                  "--out", str(tmp_path / "run"), "--quiet", "--no-export")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    code, err, out = cli_in_process(capsys, [
+        "cluster", "--dataset", "file", "--data-file", str(tmp_path / "blobs.npz"), "--clusters", "3", "--init",
+        "uniform", "--iterations", "6", "--m-epochs", "20", "--e-steps", "100", "--seed", "0", "--out",
+        str(tmp_path / "run"), "--quiet", "--no-export"])
+    assert code == 0, err[-2000:]
+    summary = json.loads(out.strip().splitlines()[-1])
     assert summary["acc"] >= 0.95, summary

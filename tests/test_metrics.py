@@ -54,3 +54,24 @@ def test_rand_index_and_geometric_nmi_on_a_hand_counted_case():
     mi = 0.5 * np.log(0.5 / (0.5 * 0.75)) + 0.25 * np.log(0.25 / (0.5 * 0.75)) + 0.25 * np.log(0.25 / (0.5 * 0.25))
     assert s["nmi_geometric"] == pytest.approx(mi / np.sqrt(h_y * h_c))
     assert s["nmi"] == pytest.approx(mi / ((h_y + h_c) / 2))
+
+
+def test_per_cluster_gives_each_clusters_majority_size_and_purity_and_an_empty_one():
+    """The Mixture-of-GANs paper's Table 2 rows, by hand: cluster 0 holds labels 1, 1, 2; cluster 2 holds 0."""
+    rows = metrics.per_cluster([1, 1, 2, 0], [0, 0, 0, 2], 3)
+    assert rows == [{"cluster": 0, "label": 1, "size": 3, "purity": 2 / 3},
+                    {"cluster": 1, "label": None, "size": 0, "purity": 0.0},
+                    {"cluster": 2, "label": 0, "size": 1, "purity": 1.0}]
+
+
+def test_a_baseline_fitted_on_the_first_rows_predicts_every_row():
+    """fit_rows (Figs. 3-5 of the Mixture-of-GANs paper): fitted on one blob's rows only, k-means with K = 2
+    still assigns all rows, and the blob it never saw lands in one cluster."""
+    from gan_em_tf import baselines
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, (50, 2)), rng.normal(0, 1, (50, 2)) + 20])
+    full = baselines.fit_predict("kmeans", x, 2, seed=0)
+    part = baselines.fit_predict("kmeans", x, 2, seed=0, fit_rows=50)
+    assert len(part) == 100 and len(set(full[:50])) == 1 and full[0] != full[99]
+    assert len(set(part[50:])) == 1  # the unseen blob goes to the nearer of the two centres fitted on the first

@@ -112,3 +112,47 @@ def test_table1_runs_each_column_with_its_recipe():
     assert table1.clustering_args(30, cpu)[-4:] == ["--recipe", "cpu-grow", "--clusters", "30"]
     assert common.mnist_args(cpu, "semi")[-2:] == ["--recipe", "cpu-semi"]
     assert table1.clustering_args(20, parse())[-4:] == ["--recipe", "paper", "--clusters", "20"]
+
+
+GANMM_TINY = "--iterations 1 --e-steps 5 --limit 200 --clusters 3 --no-xla --quiet"
+
+
+def test_ganmm_tables_and_figure_2_share_their_runs(tmp_path):
+    """ganmm_table1 runs GANMM and GANMM (EM) and the four baselines; ganmm_table2 and ganmm_fig2_samples with the
+    same --out reuse those runs (their commands match) and add the per-cluster table and the samples panel."""
+    for script, outputs in (("ganmm_table1.py", ["ganmm_table1.json", "ganmm_table1.md", "ganmm_table1.png"]),
+                            ("ganmm_table2.py", ["ganmm_table2.json", "ganmm_table2.md", "ganmm_table2.png"]),
+                            ("ganmm_fig2_samples.py", ["ganmm_fig2.json", "ganmm_fig2.md", "ganmm_fig2_samples.png"])):
+        proc = subprocess.run([sys.executable, os.path.join(ROOT, "paper_repro", script), "--quick", "--out",
+                               str(tmp_path), "--cluster-args", GANMM_TINY], capture_output=True, text=True,
+                              timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+        for name in outputs:
+            assert os.path.getsize(tmp_path / name) > 100, name
+        if script != "ganmm_table1.py":
+            assert "+ gan-em cluster" not in proc.stdout  # table 1's runs were reused, not run again
+    table1 = json.load(open(tmp_path / "ganmm_table1.json"))
+    run = json.load(open(tmp_path / "mnist" / "ganmm" / "seed-0" / "summary.json"))
+    assert table1["measured"]["GANMM"]["purity"][0] == run["purity"]
+    assert set(table1["measured"]) == {"GANMM", "GANMM (EM)", "k-means", "GMM", "DEC"}
+    md = open(tmp_path / "ganmm_table1.md").read()
+    assert "| GANMM | " in md and "0.6430 / 0.4924 / 0.6159" in md and "--method dec" in md
+    table2 = json.load(open(tmp_path / "ganmm_table2.json"))
+    assert table2["measured"]["GANMM"] == run["per_cluster"] and sum(r["size"] for r in run["per_cluster"]) == 200
+    assert len(table2["measured"]["DEC"]) == 10 and "Labels lost:" in open(tmp_path / "ganmm_table2.md").read()
+    assert not list(tmp_path.glob("mnist_seed-*"))  # table 1's baselines held seed 0: none run again
+
+
+def test_ganmm_figs3_5_train_on_a_share_and_assign_all_the_data(tmp_path):
+    """Figs. 3-5: a run trained on 10 % of the digits, all 1,797 of them assigned through its SavedModel."""
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "paper_repro", "ganmm_figs3_5_data_scale.py"),
+                           "--quick", "--out", str(tmp_path), "--fractions", "0.1", "--cluster-args",
+                           GANMM_TINY.replace("--limit 200 ", "")], capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert json.load(open(tmp_path / "10pct" / "ganmm" / "seed-0" / "summary.json"))["n_samples"] == 180
+    report = json.load(open(tmp_path / "ganmm_figs3_5.json"))
+    assert report["assigned"] == 1797 and set(report["measured"]) == {"GANMM", "GANMM (EM)", "k-means", "GMM"}
+    assert set(report["measured"]["GANMM"]["0.1"]) == {"purity", "rand", "ari", "nmi_geometric", "nmi"}
+    assert os.path.getsize(tmp_path / "ganmm_figs3_5.png") > 100
+    assert "| 10 % |" in open(tmp_path / "ganmm_figs3_5.md").read()

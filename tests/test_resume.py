@@ -32,7 +32,7 @@ def _strip(rows):
     return [",".join(r.split(",")[:-1]) for r in rows]  # the last column is seconds
 
 
-def test_resume_after_kill_matches_uninterrupted_run(full_run, tmp_path):
+def test_resume_after_kill_matches_uninterrupted_run(full_run, tmp_path, capsys):
     full = full_run
 
     part = str(tmp_path / "part")
@@ -51,11 +51,11 @@ def test_resume_after_kill_matches_uninterrupted_run(full_run, tmp_path):
     assert done and done != ["iter-0003"], f"the run was not interrupted mid-way: {done}"
     assert not os.path.exists(os.path.join(part, "summary.json"))
 
-    again = gan_em(*ARGS, "--out", part)  # no --resume: refuses to touch the run
-    assert again.returncode == 2 and "--resume" in again.stderr
-    resumed = gan_em("cluster", "--out", part, "--resume")
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "resumed from" in resumed.stdout
+    code, err, _ = cli_in_process(capsys, [*ARGS, "--out", part])  # no --resume: refuses to touch the run
+    assert code == 2 and "--resume" in err
+    code, err, out = cli_in_process(capsys, ["cluster", "--out", part, "--resume"])
+    assert code == 0, err[-2000:]
+    assert "resumed from" in out
 
     np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
                                   np.load(os.path.join(part, "assignments.npy")))
@@ -69,18 +69,18 @@ def test_resume_after_kill_matches_uninterrupted_run(full_run, tmp_path):
 
     # a finished run extended with --resume --iterations ends where a longer run ends; shortening it is refused
     short = str(tmp_path / "short")
-    assert gan_em(*ARGS, "--iterations", "2", "--out", short).returncode == 0
-    fewer = gan_em("cluster", "--out", short, "--resume", "--iterations", "1")
-    assert fewer.returncode == 2 and "already completed 2" in fewer.stderr and "Traceback" not in fewer.stderr
-    extended = gan_em("cluster", "--out", short, "--resume", "--iterations", "3")
-    assert extended.returncode == 0, extended.stderr[-2000:]
+    assert cli_in_process(capsys, [*ARGS, "--iterations", "2", "--out", short])[0] == 0
+    code, err, _ = cli_in_process(capsys, ["cluster", "--out", short, "--resume", "--iterations", "1"])
+    assert code == 2 and "already completed 2" in err
+    code, err, _ = cli_in_process(capsys, ["cluster", "--out", short, "--resume", "--iterations", "3"])
+    assert code == 0, err[-2000:]
     assert json.load(open(os.path.join(short, "config.json")))["schedule"]["iterations"] == 3
     assert _strip(open(os.path.join(short, "metrics.csv")).read().splitlines()) == _strip(rows_full)
     np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
                                   np.load(os.path.join(short, "assignments.npy")))
 
 
-def test_a_branch_from_a_kept_checkpoint_ends_where_the_source_run_ended(full_run, tmp_path):
+def test_a_branch_from_a_kept_checkpoint_ends_where_the_source_run_ended(full_run, tmp_path, capsys):
     full = full_run
     kept = os.path.join(full, "checkpoints", "iter-0002")
     for args, message in [(["--branch-from", str(tmp_path / "nothing")], "no run checkpoint there"),
@@ -90,14 +90,14 @@ def test_a_branch_from_a_kept_checkpoint_ends_where_the_source_run_ended(full_ru
                           (["--branch-from", kept, "--lr-g", "0.5"], "does not take --lr-g"),
                           (["--branch-from", kept, "--lr-decay", "0.5"], "would change the rates")]:
         out = [] if "--out" in args else ["--out", str(tmp_path / "bad")]
-        proc = gan_em("cluster", *args, *out)
-        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        code, err, _ = cli_in_process(capsys, ["cluster", *args, *out])
+        assert code == 2 and message in err, err[-2000:]
     assert not os.path.exists(tmp_path / "bad")  # a branch that fails before training leaves nothing behind
 
     branch = str(tmp_path / "branch")
-    proc = gan_em("cluster", "--branch-from", kept, "--out", branch)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "resumed from" in proc.stdout
+    code, err, out = cli_in_process(capsys, ["cluster", "--branch-from", kept, "--out", branch])
+    assert code == 0, err[-2000:]
+    assert "resumed from" in out
     assert json.load(open(os.path.join(branch, "branch.json"))) == {"source_run": os.path.abspath(full),
                                                                      "checkpoint": "iter-0002"}
     np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
@@ -126,7 +126,7 @@ def test_a_run_at_constant_rates_anneals_from_the_resumed_iteration_with_lr_deca
     assert code == 2 and "would change the rates" in err
 
 
-def test_resume_refuses_the_training_flags_it_would_ignore_and_names_the_ones_it_takes(full_run, tmp_path):
+def test_resume_refuses_the_training_flags_it_would_ignore_and_names_the_ones_it_takes(full_run, tmp_path, capsys):
     import shutil
 
     run = str(tmp_path / "run")
@@ -134,22 +134,23 @@ def test_resume_refuses_the_training_flags_it_would_ignore_and_names_the_ones_it
     before = open(os.path.join(run, "config.json")).read()
     for extra in (["--lr-g", "1e-3"], ["--recipe", "paper"], ["--clusters", "5"], ["-k", "5"], ["--dataset", "digits"],
                   ["--net-width", "2"]):
-        proc = gan_em("cluster", "--out", run, "--resume", "--iterations", "4", *extra)
-        msg = [ln for ln in proc.stderr.splitlines() if ln.startswith("gan-em: error:")]
+        code, err, _ = cli_in_process(capsys, ["cluster", "--out", run, "--resume", "--iterations", "4", *extra])
+        msg = [ln for ln in err.splitlines() if ln.startswith("gan-em: error:")]
         flag = "--clusters" if extra[0] == "-k" else extra[0]
-        assert proc.returncode == 2 and len(msg) == 1, proc.stderr[-1500:]
+        assert code == 2 and len(msg) == 1, err[-1500:]
         assert f"does not take {flag}" in msg[0] and "--iterations" in msg[0] and "--epsilon" in msg[0], msg[0]
     assert open(os.path.join(run, "config.json")).read() == before
 
 
 def test_resume_on_the_default_path_ends_where_the_uninterrupted_run_ends(tmp_path, capsys):
     """XLA on and no op determinism, as a user runs it (through the CLI's main, in this interpreter): a run
-    stopped after its second checkpoint and resumed ends with the assignments and scores of the run that went
+    stopped after its first checkpoint and resumed ends with the assignments and scores of the run that went
     through (TensorFlow's CPU kernels here are deterministic for these networks; with --deterministic this
     holds on any device)."""
     full, part = str(tmp_path / "full"), str(tmp_path / "part")
-    for argv in ([*DEFAULT_PATH, "--out", full], [*DEFAULT_PATH, "--iterations", "2", "--out", part],
-                 ["cluster", "--out", part, "--resume", "--iterations", "3"]):
+    for argv in ([*DEFAULT_PATH, "--iterations", "2", "--out", full],
+                 [*DEFAULT_PATH, "--iterations", "1", "--out", part],
+                 ["cluster", "--out", part, "--resume", "--iterations", "2"]):
         code, err, _ = cli_in_process(capsys, argv)
         assert code == 0, err[-2000:]
     np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
