@@ -21,8 +21,8 @@ SUPERVISION_CHECK = 20  # labelled-set steps between two checks of the E-net's e
 # under-trains the E-net on labels alone: MNIST-test, 1000 labels, seed 0, 3000 steps, error 7.8 % (6e-5),
 # 7.4 % (3e-4), 6.3 % (1e-3), 5.2 % (3e-3), 5.3 % (1e-2) — chosen on the held-out images, in the baseline's favour.
 LABELS_ONLY_STEPS = 3000
-DEC_STEPS = 20_000  # at most this many KL steps of the DEC baseline (DEC's own limit, Xie et al. 2016)
 LABELS_ONLY_LR = 3e-3
+DEC_STEPS = 20_000  # at most this many KL steps of the DEC baseline (DEC's own limit, Xie et al. 2016)
 MIN_M_STEP_BATCHES = 700  # the default p grows on small data until an M-step is at least this many batches
 
 

@@ -40,8 +40,8 @@ def purity(labels, clusters) -> float:
 def per_cluster(labels, clusters, n_clusters: int) -> list[dict]:
     """Each cluster's majority class, size and purity (the Mixture-of-GANs paper's Table 2); an empty cluster
     has label None and purity 0."""
-    table = np.zeros((n_clusters, int(np.max(labels)) + 1), np.int64)
-    np.add.at(table, (np.asarray(clusters, np.int64), np.asarray(labels, np.int64)), 1)
+    table = contingency(labels, clusters)
+    table = np.pad(table, ((0, max(0, n_clusters - len(table))), (0, 0)))  # clusters after the last used one
     sizes = table.sum(axis=1)
     return [{"cluster": k, "label": int(table[k].argmax()) if sizes[k] else None, "size": int(sizes[k]),
              "purity": float(table[k].max() / sizes[k]) if sizes[k] else 0.0} for k in range(n_clusters)]

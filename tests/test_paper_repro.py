@@ -8,8 +8,7 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ("--iterations 1 --m-epochs 1 --e-steps 5 --batch-size 32 --e-batch-size 32 --limit 300 --no-export --quiet "
-        "--no-xla")
+TINY = "--iterations 1 --m-epochs 1 --e-steps 5 --batch-size 32 --limit 300 --no-export --quiet --no-xla"  # any method
 
 
 def _script(name, out, *args):
@@ -46,6 +45,10 @@ def test_quick_script_writes_its_report(tmp_path, script, args, outputs):
         assert set(report["baselines_k10"]) == {"kmeans", "gmm"}
         assert 0.0 <= report["labels_only"]["mnist_100"]["mean"] < 0.5 and "E-net on the labels only" in md
         assert "GAN-EM (measured)" in md and "GAN-EM (quoted)" in md and "4.20 ± 0.51" in md
+        ganmm = json.load(open(tmp_path / "ganmm_k10" / "seed-0" / "summary.json"))
+        assert ganmm["method"] == "ganmm" and report["mixtures_k10"]["GANMM (measured)"]["per_seed"] == [
+            ganmm["error"]] and f"| GANMM (measured) | {100 * ganmm['error']:.2f} |" in md
+        assert len(report["mixtures_k10"]["DEC (measured)"]["per_seed"]) == 1 and "--method dec" in md
 
 
 def test_colab_notebook_converts_to_a_script(tmp_path):
