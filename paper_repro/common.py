@@ -1,9 +1,9 @@
 """Shared plumbing of the paper_repro scripts: seed sweeps of ``gan-em cluster``, data flags, reports.
 
-Every script is a thin caller of the ``gan-em`` CLI (one subprocess per run, so
-each run folder can be resumed), and writes ``<stem>.json`` plus ``<stem>.md``
-(and PNGs) that put the paper's number next to the measured one, with the
-commands, seeds, data and machine.
+Every script is a thin caller of the ``gan-em`` CLI: it runs the CLI's ``main`` in its own process, one run
+after another (TensorFlow starts once), each run in its own folder, so a script stopped and started again
+reuses the finished runs and resumes the unfinished one. It writes ``<stem>.json`` plus ``<stem>.md`` (and
+PNGs) that put the paper's number next to the measured one, with the commands, seeds, data and machine.
 
 ``--quick``: CPU, a few minutes, scikit-learn's bundled digits (offline everywhere) with their
 default recipe and a short schedule. Otherwise MNIST (tfds or ``--data-dir`` IDX files) with
@@ -17,7 +17,7 @@ import csv
 import json
 import os
 import platform
-import subprocess
+import signal
 import sys
 
 import numpy as np
@@ -133,6 +133,26 @@ def merged_flags(args: list[str], extra: str = "") -> list[str]:
             if not item[0].startswith("--") or last[item[0].split("=")[0]] == n for t in item]
 
 
+def gan_em(cmd: list[str]) -> int:
+    """``gan-em CMD`` through the CLI's ``main`` in this process, announced on stdout; returns its exit code.
+    The CLI's stop handlers (Ctrl-C ends a run after its next checkpoint) are put back afterwards, and Keras'
+    global state is cleared, so the next run starts as it would in a fresh process."""
+    import keras
+
+    from gan_em_tf import cli
+
+    print("+ gan-em " + " ".join(cmd), flush=True)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return cli.main(list(cmd))
+    except SystemExit as e:  # argparse's own errors
+        return e.code if isinstance(e.code, int) else 2
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        keras.backend.clear_session()
+
+
 def cluster(run_dir: str, args: list[str], extra: str = "") -> dict:
     """Run (or resume, or reuse) one ``gan-em cluster`` into run_dir; returns its summary + ACC curve."""
     args = merged_flags(args, extra)
@@ -142,10 +162,9 @@ def cluster(run_dir: str, args: list[str], extra: str = "") -> dict:
             cmd = ["cluster", "--out", run_dir, "--resume", "--no-progress"]
         else:
             cmd = ["cluster", *args, "--out", run_dir, "--no-progress"]
-        print("+ gan-em " + " ".join(cmd), flush=True)
-        proc = subprocess.run([sys.executable, "-m", "gan_em_tf", *cmd])
-        if proc.returncode != 0:
-            raise SystemExit(f"gan-em cluster failed (exit {proc.returncode}) for {run_dir}")
+        code = gan_em(cmd)
+        if code != 0:
+            raise SystemExit(f"gan-em cluster failed (exit {code}) for {run_dir}")
     with open(summary_path) as f:
         summary = json.load(f)
     with open(os.path.join(run_dir, "metrics.csv")) as f:
@@ -160,8 +179,7 @@ def baselines(out: str, name: str, data: list[str], method_args: list[str], seed
     path = os.path.join(out, f"{name}.json")
     cmd = ["baseline", *data, *method_args, "--seeds", *map(str, seed_list), "--out", path]
     if not os.path.exists(path):
-        print("+ gan-em " + " ".join(cmd), flush=True)
-        if subprocess.run([sys.executable, "-m", "gan_em_tf", *cmd]).returncode != 0:
+        if gan_em(cmd) != 0:
             raise SystemExit(f"gan-em baseline failed for {name}")
     with open(path) as f:
         return {r["method"]: {**r, "command": "gan-em " + " ".join(cmd)} for r in json.load(f)["results"]}

@@ -8,8 +8,6 @@ today's arithmetic one.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import common
 
@@ -109,8 +107,6 @@ def sae_codes(folder: str, data: list[str], epochs: int) -> tuple[str, str]:
     command)."""
     cmd = ["embed-sae", *data, "--epochs", str(epochs), "--seed", "0", "--out", folder]
     codes = os.path.join(folder, "codes.npz")
-    if not os.path.exists(codes):
-        print("+ gan-em " + " ".join(cmd), flush=True)
-        if subprocess.run([sys.executable, "-m", "gan_em_tf", *cmd, "--overwrite"]).returncode != 0:
-            raise SystemExit(f"gan-em embed-sae failed for {folder}")
+    if not os.path.exists(codes) and common.gan_em([*cmd, "--overwrite"]) != 0:
+        raise SystemExit(f"gan-em embed-sae failed for {folder}")
     return codes, "gan-em " + " ".join(cmd)

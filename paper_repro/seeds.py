@@ -1,6 +1,6 @@
 """Run ``gan-em cluster`` over several seeds and report mean ± sd (used for RESULTS.md).
 
-    python paper_repro/seeds.py --seeds 0 1 2 --out runs/digits-seeds -- --dataset digits --config paper
+    python paper_repro/seeds.py --seeds 0 1 2 --out runs/digits-seeds -- --dataset digits --recipe paper
 
 Everything after ``--`` is passed to ``gan-em cluster`` unchanged (``--out`` and ``--seed`` are
 set per seed: RUN/seed-N). Existing seed folders are reused, not rerun, so an interrupted sweep
