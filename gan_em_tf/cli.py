@@ -490,17 +490,17 @@ def cmd_baseline(a) -> int:
 def _dec_baseline(a, dataset) -> int:
     """``gan-em baseline --method dec``: DEC per seed from the --sae encoder (or one trained per seed)."""
     dim = int(np.prod(dataset.shape))
-    if a.sae:
-        from gan_em_tf import dec
-
-        dec.load_encoder(a.sae, dim)  # its one-line errors before TensorFlow trains anything
-    tf_startup.import_tensorflow()
+    tf_startup.import_tensorflow()  # before gan_em_tf.dec imports it: a quiet start
     from gan_em_tf import dec
+
+    if a.sae:
+        dec.load_encoder(a.sae, dim)  # its one-line errors before TensorFlow trains anything
 
     flat = dataset.x.reshape(len(dataset), -1)
     encoder_for_seed = (lambda seed: dec.load_encoder(a.sae, dim)) if a.sae else \
         (lambda seed: dec.train_autoencoder(flat, a.sae_epochs, seed).encoder)
-    result = dec.baseline(dataset.x, dataset.y, a.clusters, a.seeds, encoder_for_seed, max_steps=a.dec_steps)
+    result = dec.baseline(dataset.x, dataset.y, a.clusters, a.seeds, encoder_for_seed, max_steps=a.dec_steps,
+                          log=lambda line: print(line, flush=True))
     if dataset.y is not None:
         cells = " ".join(f"{k}={result[k]['mean']:.3f}±{result[k]['sd']:.3f}"
                          for k in ("acc", "nmi", "ari", "purity", "rand"))

@@ -128,10 +128,12 @@ def train_autoencoder(x: np.ndarray, epochs: int, seed: int, batch_size: int = 2
 
 
 def run_dec(x: np.ndarray, encoder: keras.Model, clusters: int, seed: int, batch_size: int = 256,
-            update_interval: int = 140, max_steps: int = DEC_STEPS, tol: float = 0.001, lr: float = 0.01) -> np.ndarray:
+            update_interval: int = 140, max_steps: int = DEC_STEPS, tol: float = 0.001, lr: float = 0.01,
+            log=None) -> np.ndarray:
     """DEC on ``x`` with a pretrained ``encoder``: centres from k-means on the codes, then KL(P ‖ Q) with SGD
     (momentum 0.9, DEC's optimiser), the target recomputed every ``update_interval`` steps, until fewer than
-    ``tol`` of the assignments change between two updates or ``max_steps``. Returns the cluster of every sample."""
+    ``tol`` of the assignments change between two updates or ``max_steps``. Returns the cluster of every sample;
+    ``log(line)``, if given, gets one line per target update."""
     from gan_em_tf.baselines import fit_predict
 
     codes = encoder.predict(x, batch_size=1024, verbose=0)
@@ -144,7 +146,10 @@ def run_dec(x: np.ndarray, encoder: keras.Model, clusters: int, seed: int, batch
     for start in range(0, max_steps, update_interval):
         q = model.predict(x, batch_size=1024, verbose=0)
         assign = q.argmax(axis=1)
-        if start and np.mean(assign != previous) < tol:
+        changed = float(np.mean(assign != previous))
+        if log is not None:
+            log(f"DEC seed {seed}: step {start}/{max_steps}, {changed:.4f} of the assignments changed")
+        if start and changed < tol:
             break
         previous = assign
         p = target_distribution(q).astype(np.float32)
@@ -155,18 +160,22 @@ def run_dec(x: np.ndarray, encoder: keras.Model, clusters: int, seed: int, batch
 
 
 def baseline(x: np.ndarray, y: np.ndarray | None, clusters: int, seeds: list[int], encoder_for_seed,
-             max_steps: int = DEC_STEPS) -> dict:
+             max_steps: int = DEC_STEPS, log=None) -> dict:
     """``gan-em baseline --method dec``: DEC per seed (``encoder_for_seed(seed)`` gives a fresh pretrained encoder)
-    with the same scores as the other baselines, mean ± sd over seeds; at most ``max_steps`` KL steps each."""
+    with the same scores as the other baselines, mean ± sd over seeds; at most ``max_steps`` KL steps each.
+    ``log(line)``, if given, gets a line per target update and one per finished seed."""
     flat = x.reshape(len(x), -1).astype(np.float32)
     per_seed = []
     for seed in seeds:
         t0 = time.time()
-        assign = run_dec(flat, encoder_for_seed(seed), clusters, seed, max_steps=max_steps)
+        assign = run_dec(flat, encoder_for_seed(seed), clusters, seed, max_steps=max_steps, log=log)
         row = {"seed": seed, "seconds": time.time() - t0}
         if y is not None:
             row.update(metrics.cluster_scores(y, assign, clusters))
             row["per_cluster"] = metrics.per_cluster(y, assign, clusters)
+        if log is not None:
+            scores = " ".join(f"{k}={row[k]:.4f}" for k in ("acc", "purity", "nmi", "ari") if k in row)
+            log(f"DEC seed {seed} done in {row['seconds']:.0f}s {scores}".rstrip())
         per_seed.append(row)
     out = {"method": "dec", "clusters": clusters, "n_samples": len(x), "per_seed": per_seed}
     if y is not None:

@@ -356,8 +356,8 @@ def test_an_unknown_key_in_config_json_is_a_one_line_error(tiny_run, tmp_path, c
 
 
 def test_a_normal_run_prints_no_tensorflow_log_and_verbose_brings_it_back(tmp_path):
-    """Without the user's TF_CPP_MIN_LOG_LEVEL: a quiet run's stderr is empty, an error is its one line, and
-    --verbose shows TensorFlow's own start-up lines."""
+    """Without the user's TF_CPP_MIN_LOG_LEVEL: a quiet run's stderr is empty, an error is its one line (also
+    DEC's, whose module imports TensorFlow), and --verbose shows TensorFlow's own start-up lines."""
     import subprocess
     import sys
 
@@ -372,6 +372,8 @@ def test_a_normal_run_prints_no_tensorflow_log_and_verbose_brings_it_back(tmp_pa
     assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr[-2000:]
     loud = run("export", str(tmp_path / "none"), str(tmp_path / "x"), "--verbose").stderr
     assert f"gan-em: error: {tmp_path / 'none'} holds no run (no config.json)" in loud
+    dec = run("baseline", "--dataset", "digits", "--method", "dec", "--sae", str(tmp_path / "none")).stderr
+    assert len(dec.strip().splitlines()) == 1 and "--sae" in dec, dec[-2000:]  # TensorFlow imported quietly
     assert "cuda" in loud.lower()  # TensorFlow's own lines, as the user asked
 
 

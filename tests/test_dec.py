@@ -71,9 +71,10 @@ def test_embed_sae_then_dec_from_its_encoder_separates_three_blobs(blobs, capsys
     x = data_lib.load_array_file(str(blobs / "blobs.npz")).x
     assert record["reconstruction_mse"] < 0.5 * x.var(axis=0).mean(), (record, x.var(axis=0).mean())
 
-    code, err, _ = cli_in_process(capsys, ["baseline", *data, "--method", "dec", "--clusters", "3", "--sae", str(sae),
-                                           "--seeds", "0", "--out", str(blobs / "dec.json")])
+    code, err, out = cli_in_process(capsys, ["baseline", *data, "--method", "dec", "--clusters", "3", "--sae",
+                                             str(sae), "--seeds", "0", "--out", str(blobs / "dec.json")])
     assert code == 0, err[-2000:]
+    assert "DEC seed 0: step 0/20000, " in out and "DEC seed 0 done in " in out, out  # a line per target update
     result = json.load(open(blobs / "dec.json"))["results"][0]
     assert result["method"] == "dec" and result["purity"]["mean"] >= 0.95, result
 
