@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_em_tf import recipes
+from gan_em_tf.architecture import uses_conv
 from gan_em_tf.ganmm import networks
 from gan_em_tf.ganmm.config import TrainConfig
 from gan_em_tf.ganmm.models import ClassifierStep, WganStep
@@ -57,7 +58,9 @@ class Ganmm(Method):
         keras.utils.set_random_seed(cfg.runtime.seed)
         sync = strategy.num_replicas_in_sync > 1
         clip = t.clip if t.critic == "clip" else None
-        xla = cfg.runtime.jit_compile
+        # XLA's CPU compiler runs the 5×5 convolutions 3–5× slower than TensorFlow's own kernels (RESULTS.md,
+        # Speed): convolutional networks are compiled without it
+        xla = cfg.runtime.jit_compile and not uses_conv(self.shape)
         with strategy.scope():
             self.generators = [networks.build_generator(self.shape, self.noise, t.net_width, sync, f"generator_{i}")
                                for i in range(k)]
@@ -251,7 +254,7 @@ def noise_batches(steps: int, per_generator: int, clusters: int, noise: int, see
 
 def bench_phases(batch_size: int, e_batch_size: int, steps: int, xla: bool) -> list[tuple]:
     """``gan-em bench --method ganmm``: the M-step of the authors' 28×28 networks with K = 10 pairs in one
-    graph ("stacked") against one pair (the K separate phases run in turn, each at that speed), and the
+    graph against one pair (the K separate phases run in turn, each at that speed), and the
     classifier step. The batch column counts the real images a step's critics see."""
     shape, k = (28, 28, 1), 10
     values = recipes.resolved_values("ganmm", "paper")
@@ -260,7 +263,7 @@ def bench_phases(batch_size: int, e_batch_size: int, steps: int, xla: bool) -> l
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).random((batch_size * t.critic_steps * 4,) + shape, dtype=np.float32)
     out = []
-    for pairs, label in ((k, f"M-step, {k} pairs stacked"), (1, f"M-step, 1 of {k} separate pairs")):
+    for pairs, label in ((k, f"M-step, {k} pairs in one graph"), (1, f"M-step, 1 of {k} separate pairs")):
         gens = [networks.build_generator(shape, noise, name=f"g{i}") for i in range(pairs)]
         crits = [networks.build_critic(shape, clip=t.clip, name=f"c{i}") for i in range(pairs)]
         step = WganStep(gens, crits)

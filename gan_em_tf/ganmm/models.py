@@ -2,8 +2,9 @@
 
 * :class:`WganStep` — the M-step (Algorithm 1, line 12, trainWGAN): for each of its pairs,
   ``critic_steps`` critic updates on batches of that pair's cluster, then one generator update. A
-  step holds all K pairs (one graph, "stacked") or one (K separate phases); ``gan-em bench --method
-  ganmm`` times both.
+  step holds all K pairs (one graph) or one (K separate phases); ``gan-em bench --method ganmm`` times
+  both. The pairs are K models, not one network of K groups: grouped convolutions ran the K critics 3.6×
+  slower on this project's CPUs (paper_repro/RESULTS.md, Speed).
 * :class:`ClassifierStep` — the ε-E-step's classifier h_q (lines 5–7) trained on a balanced generated set:
   ``e_batch_size`` samples of every generator, labelled by its index.
 
