@@ -163,6 +163,9 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
                    help="also keep the checkpoint after every N-th EM iteration, to branch from later "
                         "(default: only the newest; one full-width MNIST checkpoint is ~190 MB)")
     o.add_argument("--no-export", action="store_true", help="skip writing saved_model/ at the end")
+    o.add_argument("--no-tensorboard", action="store_true",
+                   help="skip RUN_DIR/tensorboard/ (default: scores, losses and the samples grid per EM iteration, "
+                        "for `tensorboard --logdir RUN_DIR`)")
     o.add_argument("--quiet", "-q", action="store_true", help="print only the final summary line")
     o.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="a progress bar for every M- and E-step (default: on; the per-iteration line is "
@@ -257,8 +260,8 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--xla", choices=("on", "off", "both"), default="both", help="XLA settings to time (default: both)")
     s.add_argument("--mixed-precision", action="store_true", help="time the mixed_bfloat16 policy instead of float32")
     s.add_argument("--method", default=methods.DEFAULT, choices=methods.NAMES,
-                   help="whose phases: gan-em (M- and E-step) or ganmm (K pairs stacked in one step against one "
-                        "pair, and the classifier) (default: gan-em)")
+                   help="whose phases: gan-em (M- and E-step) or ganmm (K pairs in one step against one pair, "
+                        "and the classifier) (default: gan-em)")
     s.add_argument("--out", metavar="FILE.json", help="also write the results as JSON")
     s.set_defaults(func=cmd_bench)
     for p in (b, e, s, rc, sa):
@@ -361,8 +364,8 @@ def _refuse_unresumable(a, how: str) -> None:
     if method not in methods.NAMES:
         raise UserError(f"{source}/config.json names method {method!r}, which this version does not have")
     allowed = set(methods.module(method, "flags").RESUMABLE) | {
-        "--out", "--resume", "--branch-from", "--keep-every", "--no-export", "--quiet", "-q", "--progress",
-        "--no-progress", "--verbose", "--strategy", "--xla", "--no-xla"}
+        "--out", "--resume", "--branch-from", "--keep-every", "--no-export", "--no-tensorboard", "--quiet", "-q",
+        "--progress", "--no-progress", "--verbose", "--strategy", "--xla", "--no-xla"}
     ignored = [flag for flag in a.given if flag not in allowed]
     if ignored:
         raise UserError(f"{how} continues the run's own config.json and does not take {', '.join(ignored)}; it "
@@ -388,7 +391,8 @@ def _cluster(a, resume: bool, overwrite: bool) -> int:
 
     with rundir.lock(a.out):
         summary = runner.run(cfg, a.out, resume=resume, dataset=dataset, export_model=not a.no_export,
-                             heldout=heldout, stop_requested=lambda: bool(_stopped_by),
+                             tensorboard=not a.no_tensorboard, heldout=heldout,
+                             stop_requested=lambda: bool(_stopped_by),
                              log=(lambda *_: None) if cfg.runtime.verbose == 0 else (lambda m: print(m, flush=True)))
     print(json.dumps({k: summary[k] for k in runner.SUMMARY_KEYS if k in summary}))
     return 0

@@ -16,6 +16,7 @@ import numpy as np
 
 from gan_em_tf import data as data_lib
 from gan_em_tf import embedding, export, methods, metrics, plots, rundir
+from gan_em_tf.tensorboard import Board
 from gan_em_tf.config import RunConfig
 from gan_em_tf.distribute import make_strategy
 from gan_em_tf.scoring import Task
@@ -34,11 +35,12 @@ def build(cfg: RunConfig, shape: tuple, n_samples: int, strategy=None):
 
 def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Dataset | None = None,
         export_model: bool = True, log=print, heldout: data_lib.Dataset | None = None,
-        stop_requested=lambda: False) -> dict:
+        stop_requested=lambda: False, tensorboard: bool = True) -> dict:
     """Train ``cfg.method`` on the configured data, writing everything into ``run_dir``.
 
     ``rundir.prepare`` must have been called (the CLI does). ``heldout`` is the labelled test data of a
-    semi-supervised run (default: the unlabelled rest). ``stop_requested()`` is asked after each checkpoint;
+    semi-supervised run (default: the unlabelled rest). ``tensorboard``: write RUN_DIR/tensorboard/
+    (:mod:`gan_em_tf.tensorboard`). ``stop_requested()`` is asked after each checkpoint;
     True ends the run with KeyboardInterrupt (the CLI's answer to a stop signal TensorFlow swallowed).
     Returns the summary.
     """
@@ -60,6 +62,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
                               {"name": ds.name, "shape": list(ds.shape), "n_samples": len(ds)})
         start = time.time() - sum(r["seconds"] for r in rows)
         total, verbose = cfg.schedule.iterations, cfg.runtime.verbose
+        board = Board(run_dir, tensorboard)
         while method.iteration < total:
             t0 = time.time()
             if verbose:
@@ -73,8 +76,11 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
                                    rows, keep_every=cfg.runtime.keep_every)
             rundir.write_metrics_csv(run_dir, rows)
             log(log_line(method, total, row, majority=scores.get("error_mapping") == "majority"))
+            if board.writer is not None:
+                board.iteration(row, method.sample_grid(SAMPLES_PER_ROW, seed=0))
             if stop_requested():
                 raise KeyboardInterrupt
+        board.close()
         return finish(method, ds, rows, run_dir, time.time() - start, task, export_model)
 
 

@@ -74,3 +74,21 @@ def tiny_run(tmp_path_factory):
     assert proc.returncode == 0, proc.stderr[-3000:]
     last = proc.stdout.strip().splitlines()[-1]
     return run_dir, json.loads(last)
+
+
+def tensorboard_events(run_dir: str) -> tuple[dict, dict]:
+    """RUN_DIR/tensorboard/ read back: ({(tag, step): scalar}, {step: the samples image's shape})."""
+    import tensorflow as tf
+    from tensorflow.python.summary.summary_iterator import summary_iterator
+
+    folder = os.path.join(run_dir, "tensorboard")
+    scalars, images = {}, {}
+    for name in sorted(os.listdir(folder)):
+        for event in summary_iterator(os.path.join(folder, name)):
+            for v in event.summary.value:
+                value = tf.make_ndarray(v.tensor)
+                if v.tag == "samples":
+                    images[event.step] = tuple(tf.io.decode_png(value[2]).shape)
+                else:
+                    scalars[(v.tag, event.step)] = float(value)
+    return scalars, images

@@ -8,7 +8,7 @@ import signal
 import numpy as np
 import pytest
 
-from conftest import TINY, cli_in_process, gan_em, stop_handlers_kept
+from conftest import TINY, cli_in_process, gan_em, stop_handlers_kept, tensorboard_events
 
 
 def test_cluster_end_to_end_writes_the_run_folder(tiny_run):
@@ -33,6 +33,18 @@ def test_cluster_end_to_end_writes_the_run_folder(tiny_run):
     y = data.load(DataConfig(dataset="digits", limit=300)).y
     assert assign.shape == (300,) and metrics.hungarian_acc(y, assign) == pytest.approx(summary["acc"])
     assert os.listdir(os.path.join(run_dir, "checkpoints")) == ["iter-0002"]
+
+
+def test_tensorboard_holds_every_iteration_s_scores_losses_and_samples(tiny_run):
+    """RUN_DIR/tensorboard/: each EM iteration's metrics.csv numbers as scalars at its step, equal to the csv's,
+    and the samples grid (one row of 10 per cluster) as an image."""
+    run_dir, _ = tiny_run
+    scalars, images = tensorboard_events(run_dir)
+    rows = list(csv.DictReader(open(os.path.join(run_dir, "metrics.csv"))))
+    for row in rows:
+        for key in ("acc", "nmi", "ari", "d_loss", "g_loss", "e_loss", "phi_min", "seconds"):
+            assert scalars[(key, int(row["iteration"]))] == pytest.approx(float(row[key]), rel=1e-5), key
+    assert images == {1: (10 * 8, 10 * 8, 1), 2: (10 * 8, 10 * 8, 1)}
 
 
 def test_existing_run_is_not_overwritten(tiny_run, capsys):

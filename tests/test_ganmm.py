@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import SAVED_MODEL_LOADER, cli_in_process, gan_em
+from conftest import SAVED_MODEL_LOADER, cli_in_process, gan_em, tensorboard_events
 from gan_em_tf.ganmm import losses, networks
 from gan_em_tf.ganmm.config import TrainConfig
 from gan_em_tf.ganmm.models import ClassifierStep, WganStep
@@ -193,6 +193,8 @@ def test_a_finished_run_extended_with_resume_ends_where_an_uninterrupted_run_end
                                   np.load(os.path.join(part, "assignments.npy")))
     rows = [open(os.path.join(d, "metrics.csv")).read().splitlines() for d in (full, part)]
     assert len(rows[0]) == 4 and [r.split(",")[:4] for r in rows[0]] == [r.split(",")[:4] for r in rows[1]]
+    scalars, images = tensorboard_events(part)  # the resumed run appended its third iteration; vectors: no image
+    assert {step for tag, step in scalars if tag == "purity"} == {1, 2, 3} and not images
 
 
 def test_bad_ganmm_input_gives_one_line_and_exit_2(tmp_path, capsys):
@@ -223,8 +225,9 @@ def test_ganmm_on_image_data_writes_the_whole_run_folder(tmp_path, capsys):
     run = tmp_path / "digits"
     code, err, _ = cli_in_process(capsys, ["cluster", "--method", "ganmm", "--dataset", "digits", "--limit", "200",
                                            "--clusters", "3", "--iterations", "2", "--m-epochs", "1", "--e-steps", "5",
-                                           "--quiet", "--out", str(run)])
+                                           "--quiet", "--no-tensorboard", "--out", str(run)])
     assert code == 0, err[-2000:]
+    assert not (run / "tensorboard").exists()
     for name in ("config.json", "data.json", "metrics.csv", "summary.json", "assignments.npy", "samples.png",
                  "convergence.png"):
         assert (run / name).stat().st_size > 0, name
