@@ -58,7 +58,7 @@ class Ganmm(Method):
         keras.utils.set_random_seed(cfg.runtime.seed)
         sync = strategy.num_replicas_in_sync > 1
         clip = t.clip if t.critic == "clip" else None
-        # XLA's CPU compiler runs the 5×5 convolutions 3–5× slower than TensorFlow's own kernels (RESULTS.md,
+        # XLA's CPU compiler runs the 5×5 convolutions ~6× slower than TensorFlow's own kernels (RESULTS.md,
         # Speed): convolutional networks are compiled without it
         xla = cfg.runtime.jit_compile and not uses_conv(self.shape)
         with strategy.scope():
