@@ -17,16 +17,17 @@ def fit_predict(method: str, x: np.ndarray, k: int, seed: int, fit_rows: int | N
     """Cluster ids of every sample from k-means (n_init=10) or a diagonal GMM on flattened x, fitted
     on all of x or on its first ``fit_rows`` samples."""
     flat = x.reshape(len(x), -1)
+    fit = flat[:fit_rows]
     if method == "kmeans":
         model = KMeans(k, n_init=10, random_state=seed)
     elif method == "gmm":
         # a variance floor of a tenth of the mean feature variance: scale-free (an absolute 1e-2 emptied all but
         # one component on min-max-scaled 10-D autoencoder codes, whose variances are ~0.01)
-        model = GaussianMixture(k, covariance_type="diag", reg_covar=0.1 * float(flat[:fit_rows].var(axis=0).mean()),
+        model = GaussianMixture(k, covariance_type="diag", reg_covar=0.1 * float(fit.var(axis=0).mean()),
                                 random_state=seed)
     else:
         raise UserError(f"unknown baseline {method!r}; choose one of: {', '.join(METHODS)}")
-    return model.fit(flat[:fit_rows]).predict(flat)
+    return model.fit(fit).predict(flat)
 
 
 def run(method: str, x: np.ndarray, y: np.ndarray | None, k: int, seeds: list[int]) -> dict:

@@ -16,10 +16,10 @@ import numpy as np
 
 from gan_em_tf import data as data_lib
 from gan_em_tf import embedding, export, methods, metrics, plots, rundir
-from gan_em_tf.tensorboard import Board
 from gan_em_tf.config import RunConfig
 from gan_em_tf.distribute import make_strategy
 from gan_em_tf.scoring import Task
+from gan_em_tf.tensorboard import Board
 from gan_em_tf.training import runtime_scope
 
 SAMPLES_PER_ROW = 10
@@ -62,25 +62,29 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
                               {"name": ds.name, "shape": list(ds.shape), "n_samples": len(ds)})
         start = time.time() - sum(r["seconds"] for r in rows)
         total, verbose = cfg.schedule.iterations, cfg.runtime.verbose
-        board = Board(run_dir, tensorboard)
-        while method.iteration < total:
-            t0 = time.time()
-            if verbose:
-                log(f"EM iteration {method.iteration + 1}/{total}: {method.describe_next()}")
-            result = method.em_iteration(ds.x, verbose=1 if verbose > 1 else 0, labelled=task.labelled)
-            scores = task.scores(method, ds, result.assign)
-            row = {"iteration": method.iteration, **{k: v for k, v in scores.items() if isinstance(v, float)},
-                   **result.logs, "clusters_used": metrics.clusters_used(result.assign), "seconds": time.time() - t0}
-            rows.append(row)
-            rundir.save_checkpoint(run_dir, method.iteration, method.networks, method.optimizers, method.state(),
-                                   rows, keep_every=cfg.runtime.keep_every)
-            rundir.write_metrics_csv(run_dir, rows)
-            log(log_line(method, total, row, majority=scores.get("error_mapping") == "majority"))
-            if board.writer is not None:
-                board.iteration(row, method.sample_grid(SAMPLES_PER_ROW, seed=0))
-            if stop_requested():
-                raise KeyboardInterrupt
-        board.close()
+        board = Board(run_dir) if tensorboard else None
+        try:
+            while method.iteration < total:
+                t0 = time.time()
+                if verbose:
+                    log(f"EM iteration {method.iteration + 1}/{total}: {method.describe_next()}")
+                result = method.em_iteration(ds.x, verbose=1 if verbose > 1 else 0, labelled=task.labelled)
+                scores = task.scores(method, ds, result.assign)
+                row = {"iteration": method.iteration, **{k: v for k, v in scores.items() if isinstance(v, float)},
+                       **result.logs, "clusters_used": metrics.clusters_used(result.assign),
+                       "seconds": time.time() - t0}
+                rows.append(row)
+                rundir.save_checkpoint(run_dir, method.iteration, method.networks, method.optimizers,
+                                       method.state(), rows, keep_every=cfg.runtime.keep_every)
+                rundir.write_metrics_csv(run_dir, rows)
+                log(log_line(method, total, row, majority=scores.get("error_mapping") == "majority"))
+                if board is not None:
+                    board.iteration(row, method.sample_grid(SAMPLES_PER_ROW, seed=0))
+                if stop_requested():
+                    raise KeyboardInterrupt
+        finally:
+            if board is not None:
+                board.close()
         return finish(method, ds, rows, run_dir, time.time() - start, task, export_model)
 
 

@@ -24,15 +24,13 @@ def tile(samples: np.ndarray) -> np.ndarray:
 
 
 class Board:
-    """The run's event writer; ``enabled=False`` writes nothing."""
+    """The run's event writer."""
 
-    def __init__(self, run_dir: str, enabled: bool = True):
-        self.writer = tf.summary.create_file_writer(os.path.join(run_dir, FOLDER)) if enabled else None
+    def __init__(self, run_dir: str):
+        self.writer = tf.summary.create_file_writer(os.path.join(run_dir, FOLDER))
 
     def iteration(self, row: dict, samples: np.ndarray | None = None) -> None:
         """One EM iteration: the numbers of ``row`` (its ``iteration`` is the step) and the samples grid."""
-        if self.writer is None:
-            return
         step = int(row["iteration"])
         with self.writer.as_default(step=step):
             for name, value in row.items():
@@ -43,5 +41,4 @@ class Board:
         self.writer.flush()
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+        self.writer.close()

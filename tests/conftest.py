@@ -81,7 +81,9 @@ def tensorboard_events(run_dir: str) -> tuple[dict, dict]:
     import tensorflow as tf
     from tensorflow.python.summary.summary_iterator import summary_iterator
 
-    folder = os.path.join(run_dir, "tensorboard")
+    from gan_em_tf.tensorboard import FOLDER
+
+    folder = os.path.join(run_dir, FOLDER)
     scalars, images = {}, {}
     for name in sorted(os.listdir(folder)):
         for event in summary_iterator(os.path.join(folder, name)):

@@ -8,6 +8,8 @@ import pytest
 
 from conftest import cli_in_process
 
+from gan_em_tf.config import DEC_STEPS
+
 
 def test_soft_assignment_target_and_kl_on_a_hand_computed_case():
     from gan_em_tf import dec
@@ -74,7 +76,7 @@ def test_embed_sae_then_dec_from_its_encoder_separates_three_blobs(blobs, capsys
     code, err, out = cli_in_process(capsys, ["baseline", *data, "--method", "dec", "--clusters", "3", "--sae",
                                              str(sae), "--seeds", "0", "--out", str(blobs / "dec.json")])
     assert code == 0, err[-2000:]
-    assert "DEC seed 0: step 0/20000, " in out and "DEC seed 0 done in " in out, out  # a line per target update
+    assert f"DEC seed 0: step 0/{DEC_STEPS}, " in out and "DEC seed 0 done in " in out, out  # a line per target update
     result = json.load(open(blobs / "dec.json"))["results"][0]
     assert result["method"] == "dec" and result["purity"]["mean"] >= 0.95, result
 
