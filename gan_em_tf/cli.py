@@ -54,6 +54,10 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--split", default="test", choices=SPLITS,
                    help="which IDX/tfds split to use; 'all' joins train and test (default: test)")
     g.add_argument("--limit", type=int, metavar="N", help="use only the first N samples")
+    g.add_argument("--classes", type=_int_list, metavar="C,C,...",
+                   help="only these classes (e.g. 0,1,2,3,4), relabelled 0..C-1 in the order given (default: all)")
+    g.add_argument("--per-class", type=int, metavar="N",
+                   help="only the first N samples of each class, in the data's own order (default: all)")
     g.add_argument("--clusters", "-k", type=int, default=10, metavar="K", help="number of clusters K (default: 10)")
     g.add_argument("--image-size", type=int, default=64, metavar="S",
                    help="celeb_a: side of the resized 140x140 centre crop (default: 64)")
@@ -62,18 +66,25 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                         "clustering run is scored against all 40 attributes")
 
 
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated class ids such as 0,1,2, got {text!r}") from None
+
+
 def _data_config(a):
     from gan_em_tf.config import DataConfig
 
     return DataConfig(dataset=a.dataset, data_dir=a.data_dir, data_file=a.data_file, split=a.split, limit=a.limit,
-                      image_size=a.image_size, attribute=a.attribute)
+                      classes=a.classes, per_class=a.per_class, image_size=a.image_size, attribute=a.attribute)
 
 
 def _method_flags(method: str = "gan-em"):
     from gan_em_tf import flags, methods
 
     own = methods.module(method, "flags")
-    return flags.SCHEDULE + own.FLAGS, own.SUPERVISION
+    return getattr(own, "SCHEDULE", flags.SCHEDULE) + own.FLAGS, own.SUPERVISION
 
 
 def _foreign_flags(method: str) -> dict:
@@ -141,6 +152,9 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
                    help="N > 0: semi-supervised (§5.3): N labelled examples (balanced per class, fixed by --seed) "
                         "train the E-net after every E-step; scored as a classifier on the test split with --split "
                         "train, else on the unlabelled rest. Needs --clusters = number of classes (default: 0)")
+    g.add_argument("--label-fraction", type=float, metavar="α",
+                   help="semi-supervised with round(α·N) labelled examples of the N samples, α in [0, 1) (the "
+                        "supervision level of DNN-MM's slides); instead of --labels")
     g.add_argument("--embed-dim", type=int, default=0, metavar="k",
                    help="k > 0: layer r of k units before the E-net's output (§5.4); writes embedding.npy, "
                         "embedding.png (t-SNE for k > 2) and an 'embed' SavedModel endpoint (default: 0)")
@@ -313,8 +327,14 @@ def _new_config(a):
                                           verbose=_verbosity(a), **_given(jit_compile=a.xla)),
                     supervision=SupervisionConfig(labels=a.labels))
     dataset = _load(cfg)
+    if a.label_fraction is not None:
+        if a.labels:
+            raise UserError("--labels and --label-fraction both set the labelled examples; pass one of them")
+        if not 0 <= a.label_fraction < 1:
+            raise UserError(f"--label-fraction must be in [0, 1), got {a.label_fraction}")
+        cfg.supervision.labels = round(a.label_fraction * len(dataset))
     name = a.recipe or methods.module(a.method, "recipes").default_recipe(
-        architecture.uses_conv(dataset.shape), a.clusters, a.labels)
+        architecture.uses_conv(dataset.shape), a.clusters, cfg.supervision.labels)
     recipes.apply(cfg, name)
     schedule_and_training, supervision = _method_flags(a.method)
     flags.apply(cfg, schedule_and_training + supervision, a)

@@ -35,6 +35,8 @@ class DataConfig:
     data_file: str | None = None
     split: str = "test"
     limit: int | None = None
+    classes: list | None = None  # only these classes, relabelled 0..C-1 in this order (data.select_classes)
+    per_class: int | None = None  # only the first N samples of each class
     image_size: int = 64  # celeb_a: side of the resized centre crop
     attribute: str | None = None  # celeb_a: the binary attribute used as the label y (None: score all 40)
 

@@ -216,6 +216,7 @@ class LabelledSplit:
 
     x_labelled: np.ndarray
     y_labelled: np.ndarray
+    index: np.ndarray  # their rows in the training data
     heldout: Dataset  # the labelled test split when there is one, else the unlabelled rest
     rest: np.ndarray | None  # mask of the unlabelled training samples when they are the held-out data
 
@@ -236,7 +237,7 @@ def split_labelled(ds: Dataset, n_labels: int, seed: int, heldout: Dataset | Non
         rest = np.ones(len(ds), bool)
         rest[idx] = False
         heldout = ds.subset(rest)
-    return LabelledSplit(ds.x[idx], ds.y[idx], heldout, rest)
+    return LabelledSplit(ds.x[idx], ds.y[idx], idx, heldout, rest)
 
 
 # ----------------------------------------------------------------------------- others
@@ -320,6 +321,8 @@ def load(cfg) -> Dataset:
             raise UserError(f"--image-size must be a multiple of 8 and at least 16, got {cfg.image_size}")
         ds = load_tfds(name, cfg.split, cfg.data_dir, cfg.image_size)
     validate_finite(ds.x, f"dataset {name}")
+    if cfg.classes is not None or cfg.per_class is not None:
+        ds = select_classes(ds, cfg.classes, cfg.per_class)
     if cfg.limit is not None:
         if cfg.limit < 1:
             raise UserError(f"--limit must be positive, got {cfg.limit}")
@@ -331,6 +334,34 @@ def load(cfg) -> Dataset:
             raise UserError(f"unknown --attribute {cfg.attribute!r}; choose one of: {', '.join(ds.attributes)}")
         ds = Dataset(ds.name, ds.x, ds.attributes[cfg.attribute], ds.attributes)
     return ds
+
+
+def select_classes(ds: Dataset, classes, per_class: int | None) -> Dataset:
+    """The samples of ``classes`` (all classes when None), the first ``per_class`` of each in the data's own
+    order (all when None), relabelled 0..C−1 in the order ``classes`` lists them — so that a semi-supervised
+    run's cluster ids are these class ids (``--classes 3,5,8``: digit 3 is class 0)."""
+    if ds.y is None:
+        raise UserError("--classes and --per-class pick samples by their labels; this data has none")
+    present = np.unique(ds.y)
+    classes = list(present) if classes is None else list(classes)
+    missing = [c for c in classes if c not in present]
+    if missing or len(set(classes)) != len(classes):
+        raise UserError(f"--classes {','.join(map(str, classes))}: each must be a distinct class of the data "
+                        f"({', '.join(map(str, present))})")
+    if per_class is not None and per_class < 1:
+        raise UserError(f"--per-class must be positive, got {per_class}")
+    keep, labels = [], []
+    for new, cls in enumerate(classes):
+        members = np.flatnonzero(ds.y == cls)
+        if per_class is not None:
+            if len(members) < per_class:
+                raise UserError(f"class {cls} has only {len(members)} samples; lower --per-class to {len(members)}")
+            members = members[:per_class]
+        keep.append(members)
+        labels.append(np.full(len(members), new, np.int64))
+    order = np.argsort(np.concatenate(keep), kind="stable")  # the data's own order
+    out = ds.subset(np.concatenate(keep)[order])
+    return Dataset(ds.name, out.x, np.concatenate(labels)[order], out.attributes)
 
 
 def load_heldout(cfg) -> Dataset | None:

@@ -38,7 +38,8 @@ class Method:
         raise NotImplementedError
 
     def em_iteration(self, x: np.ndarray, verbose: int, labelled=None) -> Iteration:
-        """Train one EM iteration on ``x`` (``labelled`` = (x_l, y_l) for semi-supervised runs)."""
+        """Train one EM iteration on ``x`` (``labelled``: a semi-supervised run's
+        :class:`~gan_em_tf.scoring.Labelled`)."""
         raise NotImplementedError
 
     def describe_logs(self, logs: dict) -> str:

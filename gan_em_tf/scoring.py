@@ -9,21 +9,31 @@
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from gan_em_tf import data as data_lib
 from gan_em_tf import metrics
 
 
+class Labelled(NamedTuple):
+    """The labelled examples of a semi-supervised run: images, class ids and their rows in the training data."""
+
+    x: np.ndarray
+    y: np.ndarray
+    index: np.ndarray
+
+
 class Task:
     def __init__(self, cfg, ds: data_lib.Dataset, heldout: data_lib.Dataset | None):
-        self.labelled = None  # (x_l, y_l) of a semi-supervised run
+        self.labelled = None  # Labelled of a semi-supervised run
         self.heldout = heldout
         self.rest = None  # mask of the unlabelled training samples when they are the held-out data
         self.clusters = cfg.clusters
         if cfg.semi_supervised:
             split = data_lib.split_labelled(ds, cfg.supervision.labels, cfg.runtime.seed, heldout)
-            self.labelled = (split.x_labelled, split.y_labelled)
+            self.labelled = Labelled(split.x_labelled, split.y_labelled, split.index)
             self.heldout, self.rest = split.heldout, split.rest
 
     @property

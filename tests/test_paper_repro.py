@@ -159,3 +159,34 @@ def test_ganmm_figs3_5_train_on_a_share_and_assign_all_the_data(tmp_path):
     assert set(report["measured"]["GANMM"]["0.1"]) == {"purity", "rand", "ari", "nmi_geometric", "nmi"}
     assert os.path.getsize(tmp_path / "ganmm_figs3_5.png") > 100
     assert "| 10 % |" in open(tmp_path / "ganmm_figs3_5.md").read()
+
+
+def test_dnnmm_mnist_quick_writes_the_table_and_a_curve_per_class_count(tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
+    tiny = "--iterations 1 --m-epochs 1 --batch-size 32 --no-export --quiet --no-xla"  # no --e-steps: DNN-MM has none
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "paper_repro", "dnnmm_mnist.py"), "--quick", "--out",
+                           str(tmp_path), "--cluster-args", tiny], capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    report = json.load(open(tmp_path / "dnnmm_mnist.json"))
+    md = open(tmp_path / "dnnmm_mnist.md").read()
+    assert os.path.getsize(tmp_path / "dnnmm_mnist_3classes.png") > 100
+    for method in ("minmax-em", "clustergan"):
+        for alpha in ("0.0", "0.1"):
+            run = json.load(open(tmp_path / "classes-3" / method / f"alpha-{alpha}" / "seed-0" / "summary.json"))
+            assert report["results"]["3"][method][alpha]["acc"] == [run["acc"]]
+            assert run["task"] == ("clustering" if alpha == "0.0" else "semi-supervised")
+    assert md.count("gan-em cluster --method") == 4 and "--label-fraction 0.1" in md
+
+
+def test_dnnmm_tsne_quick_puts_the_two_latent_spaces_side_by_side(tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
+    tiny = "--iterations 1 --m-epochs 1 --batch-size 32 --quiet --no-xla"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "paper_repro", "dnnmm_tsne.py"), "--quick", "--out",
+                           str(tmp_path), "--cluster-args", tiny], capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    report = json.load(open(tmp_path / "dnnmm_tsne.json"))
+    for method in ("minmax-em", "clustergan"):
+        run = json.load(open(tmp_path / "classes-3" / method / "alpha-0.5" / "seed-0" / "summary.json"))
+        assert run["task"] == "semi-supervised" and report["acc"][method] == run["acc"]
+    assert os.path.getsize(tmp_path / "dnnmm_tsne.png") > 1000
+    assert open(tmp_path / "dnnmm_tsne.md").read().count("gan-em cluster --method") == 2

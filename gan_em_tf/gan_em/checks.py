@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from gan_em_tf import data as data_lib
-from gan_em_tf.checks import common
+from gan_em_tf.checks import common, labels_fit
 from gan_em_tf.errors import UserError
 from gan_em_tf.gan_em.config import E_CLASS_PRIORS, GENERATOR_LOSSES, INITS, OPTIMIZERS, TrainConfig
 
@@ -85,18 +85,11 @@ def growth_fits(cfg, k: int) -> None:
 
 def supervision_fits(cfg, ds) -> None:
     """--labels, --epsilon, --label-steps (§5.3)."""
-    if cfg.supervision.labels < 0:
-        raise UserError(f"--labels must be 0 (unsupervised) or positive, got {cfg.supervision.labels}")
+    labels_fit(cfg, ds)
     if not 0 <= cfg.supervision.epsilon < 1:
         raise UserError(f"--epsilon must be in [0, 1), got {cfg.supervision.epsilon}")
     if cfg.supervision.max_steps < 1:
         raise UserError(f"--label-steps must be a positive integer, got {cfg.supervision.max_steps}")
-    if cfg.semi_supervised:
-        data_lib.labelled_indices_of(ds, cfg.supervision.labels, cfg.runtime.seed)  # its errors, not its pick
-        classes = np.unique(ds.y)
-        if len(classes) != cfg.clusters or classes.max() != cfg.clusters - 1:
-            raise UserError(f"--labels: the E-net's outputs are the class ids, so --clusters must equal the "
-                            f"{len(classes)} classes; pass --clusters {len(classes)}")
 
 
 def lr_schedule_change(old: TrainConfig, new: TrainConfig, done: int) -> None:

@@ -95,7 +95,8 @@ class GanEm(Method):
         return f"M-step {self.m_batches()} batches, E-step {self.cfg.schedule.e_steps} steps"
 
     def em_iteration(self, x: np.ndarray, verbose: int, labelled=None) -> Iteration:
-        """One pass of Algorithm 1's loop and the move due after it; ``labelled`` = (x_l, y_l) for §5.3."""
+        """One pass of Algorithm 1's loop and the move due after it; ``labelled``: the
+        :class:`~gan_em_tf.scoring.Labelled` examples for §5.3."""
         t, active = self.cfg.train, self.active_clusters
         self.set_learning_rates()
         self.phi = self.w.mean(axis=0).astype(np.float64)  # φ_i = N_i / N
@@ -103,7 +104,7 @@ class GanEm(Method):
         logs = self.m_step_fit(x, verbose)
         logs.update(self.e_step_fit(verbose))
         if labelled is not None:
-            logs.update(self.supervise(*labelled))
+            logs.update(self.supervise(labelled.x, labelled.y))
         if self.moves.take_hold():  # G and D go on training on the moved labels
             logs["w_held"] = 1.0
             # label-free sign of whether G and the E-net take the move: rising when they do

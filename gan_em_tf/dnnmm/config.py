@@ -1,0 +1,44 @@
+"""DNN-MM's own settings (``config.json``'s ``train`` for ``--method minmax-em``; ClusterGAN's subclass them).
+
+The slides fix the model and the objective (Eq. 1–13) and leave these open; each is a field here:
+
+* ``latent_dim`` d ≥ K (0: d = K) and ``separation``: the fixed means μ_k = (separation / √2) · e_k, the first
+  K axes of R^d, so any two means are ``separation`` apart. With identity covariances two components overlap
+  by Φ(−separation / 2) along the line between them: 6 gives 0.13 %. d = K by default: every latent axis then
+  carries a component's mean, whereas axes beyond K hold only noise, which E cannot recover from G(y) when
+  the data have few degrees of freedom, and which then swamps the component in ‖y − E(G(y))‖² (three blobs
+  in 4-D, seed 0: ACC 0.67 with d = 32, one component emptied; 0.997 with d = 3; RESULTS.md).
+* ``consistency`` λ1 and ``gan_weight`` λ2 of Eq. 12; the likelihood term has weight 1. Every term is a mean
+  over the batch of the per-sample quantity (Eq. 12's sums over n and s divided by the batch size).
+* ``critic``: ``bce`` reads Eq. 7–8 as the standard GAN game (as printed, D's objective is unbounded below:
+  D(G(y)) → 0 sends log D(G(y)) to −∞): D minimises BCE(D(x), real) + BCE(D(G(y)), fake), G maximises
+  log D(G(y)) (the non-saturating form of the printed term). ``gp``: WGAN-GP, as ClusterGAN trains.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gan_em_tf.configio import from_dict_strict
+
+CRITICS = ("bce", "gp")
+
+
+@dataclass
+class TrainConfig:
+    """Networks, latent mixture, loss weights and optimizers of one MinMax+EM run."""
+
+    lr: float = 2e-4  # Adam, every network
+    beta_2: float = 0.999  # Adam's β2 (β1 = 0.5)
+    batch_size: int = 64
+    critic: str = "bce"  # bce: Eq. 7–8 as the standard GAN game | gp: WGAN-GP
+    critic_steps: int = 1  # discriminator updates per generator/encoder update
+    gp_weight: float = 10.0  # with critic = gp
+    latent_dim: int = 0  # d (≥ K); 0: K
+    separation: float = 6.0  # ‖μ_i − μ_j‖ for i ≠ j
+    consistency: float = 1.0  # λ1: ‖y − E(G(y))‖² (Eq. 5–6)
+    gan_weight: float = 1.0  # λ2 (Eq. 7–8)
+    net_width: float = 1.0  # multiplier of every hidden layer (1: ClusterGAN's networks)
+
+    @classmethod
+    def from_dict(cls, d: dict, m_epochs: float = 1.0) -> "TrainConfig":
+        return from_dict_strict(cls, dict(d), "train")

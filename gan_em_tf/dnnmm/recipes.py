@@ -1,0 +1,17 @@
+"""DNN-MM's named recipes (``gan-em cluster --method minmax-em --recipe NAME``; ``gan-em recipes --method
+minmax-em``). ``slides`` is Eq. 12–13 with this package's reading of what the slides leave open
+(:mod:`gan_em_tf.dnnmm.config`)."""
+from __future__ import annotations
+
+from gan_em_tf.recipes import Recipe
+
+RECIPES = {r.name: r for r in [
+    Recipe("slides", "Eq. 12 (Eq. 13 with labels): ClusterGAN's networks, means 6 apart in d = K dimensions, "
+           "λ1 = λ2 = 1, Adam 2e-4, batch 64; a first M-step of 10 passes without memberships, then one pass per "
+           "M-step and γ and ω in closed form",
+           {"schedule.iterations": 15, "schedule.m_epochs": 1.0, "schedule.first_m_scale": 10.0}),
+]}
+
+
+def default_recipe(conv_networks: bool, clusters: int, labels: int) -> str:
+    return "slides"

@@ -1,0 +1,228 @@
+"""DNN-MM (MinMax+EM) and ClusterGAN: the objective's terms, the E-step's γ and closed-form ω, one M-step, the
+semi-supervised crisp memberships, that both learn a separable mixture, export, resume and bad input."""
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import cli_in_process, gan_em
+from gan_em_tf.dnnmm.priors import ClusterGanPrior, GaussianMixture
+
+
+def test_log_joint_and_gamma_match_a_hand_computed_case_and_survive_extreme_distances():
+    """Eq. 1–3 with K = 2, d = 2, means 2 apart: log ω_k − ½‖e − μ_k‖² − log 2π by hand, γ its softmax; at a
+    distance of 10⁴ from every mean γ is still a distribution (log-sum-exp), not 0/0."""
+    prior = GaussianMixture(2, 2, separation=2.0)
+    np.testing.assert_allclose(prior.means, [[math.sqrt(2), 0], [0, math.sqrt(2)]], rtol=1e-6)
+    e = tf.constant([[math.sqrt(2), 0.0]])
+    log_omega = tf.math.log(tf.constant([0.25, 0.75]))
+    expected = [math.log(0.25) - math.log(2 * math.pi), math.log(0.75) - 0.5 * 4.0 - math.log(2 * math.pi)]
+    np.testing.assert_allclose(prior.log_joint(e, log_omega).numpy()[0], expected, rtol=1e-5)
+    p = np.exp(expected) / np.exp(expected).sum()
+    np.testing.assert_allclose(prior.posterior(e, log_omega).numpy()[0], p, rtol=1e-5)
+    far = prior.posterior(tf.constant([[1e4, -1e4], [-1e4, 1e4 + 1.0]]), log_omega).numpy()
+    assert np.all(np.isfinite(far)) and np.allclose(far.sum(axis=1), 1)
+    np.testing.assert_array_equal(far.argmax(axis=1), [0, 1])
+    gamma = tf.constant([[1.0, 0.0]])
+    np.testing.assert_allclose(prior.real_term(e, gamma, None, log_omega).numpy(), expected[:1], rtol=1e-5)
+    y = tf.constant([[1.0, 2.0]])
+    np.testing.assert_allclose(prior.consistency(y, None, tf.constant([[0.0, 0.0]])).numpy(), [5.0])
+
+
+def test_clustergan_prior_draws_one_hot_codes_and_its_terms_are_mse_plus_cross_entropy():
+    prior = ClusterGanPrior(3, 2, label_weight=10.0)
+    y = prior.sample(tf.constant([2]), tf.constant([[1.0, -1.0]])).numpy()
+    np.testing.assert_allclose(y, [[0.1, -0.1, 0, 0, 1]], rtol=1e-6)
+    encoded = tf.constant([[0.1, -0.1, 0.0, 0.0, math.log(2.0)]])  # z_n exact, z_c logits (0, 0, log 2)
+    np.testing.assert_allclose(prior.consistency(tf.constant(y), tf.constant([2]), encoded).numpy(),
+                               [-math.log(0.5)], rtol=1e-5)
+    np.testing.assert_allclose(prior.posterior(encoded, None).numpy(), [[0.25, 0.25, 0.5]], rtol=1e-5)
+    crisp = tf.constant([[0.0, 0.0, 1.0]])
+    np.testing.assert_allclose(prior.real_term(encoded, crisp, tf.constant([1.0]), None).numpy(),
+                               [10.0 * math.log(0.5)], rtol=1e-5)
+    assert prior.real_term(encoded, crisp, tf.constant([0.0]), None).numpy() == [0.0]  # unlabelled: no term
+
+
+def _method(method="minmax-em", clusters=3, n=60, shape=(4,), **train):
+    from gan_em_tf import recipes, runner
+    from gan_em_tf.config import RunConfig, ScheduleConfig
+
+    cfg = RunConfig(method=method, clusters=clusters)
+    recipes.apply(cfg, "slides" if method == "minmax-em" else "official")
+    cfg.train.__dict__.update(batch_size=10, **train)
+    cfg.schedule = ScheduleConfig(iterations=2, m_epochs=1)
+    return runner.build(cfg, shape, n)
+
+
+@pytest.mark.parametrize("method", ["minmax-em", "clustergan"])
+def test_one_m_step_is_finite_and_moves_every_network(method):
+    model = _method(method)
+    x = np.random.default_rng(0).random((60, 4), dtype=np.float32)
+    before = {name: [v.numpy().copy() for v in net.trainable_variables] for name, net in model.networks.items()}
+    logs = model.m_step_fit(x, np.zeros(60, np.float32), verbose=0)
+    assert all(np.isfinite(v) for v in logs.values()), logs
+    for name, net in model.networks.items():
+        assert any(not np.allclose(a, v.numpy()) for a, v in zip(before[name], net.trainable_variables)), name
+
+
+def test_the_e_step_sets_gamma_from_eq_3_and_omega_in_closed_form_with_labelled_rows_crisp():
+    from gan_em_tf.scoring import Labelled
+
+    model = _method()
+    x = np.random.default_rng(1).random((60, 4), dtype=np.float32)
+    assert not model.gamma.any()  # no memberships before the first E-step: the likelihood term is 0
+    labelled = Labelled(x[[3, 7]], np.array([2, 0]), np.array([3, 7]))
+    result = model.em_iteration(x, verbose=0, labelled=labelled)
+    encoded = model.encoder.predict(x, verbose=0)
+    expected = GaussianMixture(3, model.prior.latent_dim, model.cfg.train.separation).posterior(
+        tf.constant(encoded), tf.math.log(tf.fill([3], 1.0 / 3))).numpy()
+    expected[[3, 7]] = np.eye(3)[[2, 0]]
+    np.testing.assert_allclose(model.gamma, expected, atol=1e-5)
+    np.testing.assert_allclose(model.omega.numpy(), expected.mean(axis=0), atol=1e-5)  # ω = Σ_n γ_nk / N
+    np.testing.assert_array_equal(result.assign, model.posterior(x).argmax(axis=1))  # with the new ω
+
+
+# long M-steps at a high rate: ClusterGAN's WGAN-GP needs about a thousand generator steps to part the blobs
+BLOB_SCHEDULE = ["--iterations", "6", "--m-epochs", "60", "--lr", "1e-3"]
+
+
+def _blobs(tmp_path, k=3, n=200):
+    rng = np.random.default_rng(0)
+    centers = np.array([[0, 0, 0, 0], [6, 6, 0, 0], [0, 6, 6, 6]], float)[:k]
+    y = np.repeat(np.arange(k), n)
+    np.savez(tmp_path / "blobs.npz", x=centers[y] + rng.normal(0, 1, (k * n, 4)), y=y)
+    return str(tmp_path / "blobs.npz")
+
+
+# `python -c ENDPOINTS SAVED_MODEL x.npy noise.npy cluster.npy OUT.npz`: every endpoint, where gan_em_tf is never
+# imported (it prints the gan_em_tf modules it saw: none)
+ENDPOINTS = textwrap.dedent(r'''
+    import sys, json
+    import numpy as np
+    import tensorflow as tf
+    m = tf.saved_model.load(sys.argv[1])
+    x, noise, cluster = (tf.constant(np.load(p)) for p in sys.argv[2:5])
+    a, g, e = m.assign(x), m.generate(noise, cluster), m.embed(x)
+    np.savez(sys.argv[5], probabilities=a["probabilities"].numpy(), cluster=a["cluster"].numpy(),
+             images=g["images"].numpy(), embedding=e["embedding"].numpy())
+    print(json.dumps(sorted(k for k in sys.modules if k.startswith("gan_em_tf"))))
+''')
+
+
+@pytest.mark.parametrize("method", ["minmax-em", "clustergan"])
+def test_it_learns_three_separated_blobs_and_serves_what_the_live_model_gives(tmp_path, method):
+    """ACC ≥ 0.95 on three blobs 8.5 apart, and component k's samples sit where cluster k's real samples do;
+    the SavedModel, read where gan_em_tf is never imported, gives the live model's γ, samples and E(x). With the
+    generator's GAN term of the wrong sign (G toward "fake") the ACC was 0.667 (minmax-em) and 0.533
+    (clustergan) when this was written."""
+    from gan_em_tf import data, runner
+
+    path = _blobs(tmp_path)
+    run = tmp_path / "run"
+    proc = gan_em("cluster", "--method", method, "--dataset", "file", "--data-file", path, "--clusters", "3",
+                  *BLOB_SCHEDULE, "--seed", "0", "--quiet", "--out", str(run))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["acc"] >= 0.95, summary
+    x = data.load_array_file(path).x
+    assign = np.load(run / "assignments.npy")
+    _, live = runner.load_run(str(run))
+    noise = np.random.default_rng(0).standard_normal((600, live.prior.noise_dim)).astype(np.float32)
+    cluster = np.repeat(np.arange(3, dtype=np.int32), 200)
+    for name, arr in (("x", x), ("noise", noise), ("cluster", cluster)):
+        np.save(tmp_path / f"{name}.npy", arr)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    files = [str(tmp_path / f"{n}.npy") for n in ("x", "noise", "cluster")]
+    served = subprocess.run([sys.executable, "-c", ENDPOINTS, str(run / "saved_model"), *files,
+                             str(tmp_path / "out.npz")], capture_output=True, text=True, timeout=300, env=env,
+                            cwd=str(tmp_path))
+    assert served.returncode == 0, served.stderr[-3000:]
+    assert json.loads(served.stdout.strip().splitlines()[-1]) == []
+    served = np.load(tmp_path / "out.npz")
+    np.testing.assert_array_equal(served["cluster"], assign)
+    np.testing.assert_allclose(served["probabilities"], live.posterior(x), atol=1e-5)
+    np.testing.assert_allclose(served["embedding"], live.embed(x), atol=1e-4)
+    np.testing.assert_allclose(served["images"], live.generator.predict(
+        np.asarray(live.prior.sample(cluster, noise)), verbose=0), atol=1e-5)
+    means = np.stack([x[assign == k].mean(axis=0) for k in range(3)])
+    apart = min(np.linalg.norm(means[i] - means[j]) for i in range(3) for j in range(i))
+    for k in range(3):
+        distance = np.linalg.norm(means - served["images"][cluster == k].mean(axis=0), axis=1)
+        assert distance.argmin() == k and distance[k] < apart / 2, (k, distance, apart)
+
+
+def test_a_finished_run_extended_with_resume_ends_where_an_uninterrupted_run_ends(tmp_path, capsys):
+    args = ["cluster", "--method", "minmax-em", "--dataset", "file", "--data-file", _blobs(tmp_path, n=40),
+            "--clusters", "3", "--m-epochs", "1", "--batch-size", "20", "--seed", "2", "--deterministic",
+            "--no-export", "--quiet"]
+    full, part = str(tmp_path / "full"), str(tmp_path / "part")
+    for argv in ([*args, "--iterations", "3", "--out", full], [*args, "--iterations", "2", "--out", part],
+                 ["cluster", "--out", part, "--resume", "--iterations", "3", "--quiet"]):
+        code, err, _ = cli_in_process(capsys, argv)
+        assert code == 0, err[-2000:]
+    np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
+                                  np.load(os.path.join(part, "assignments.npy")))
+    rows = [open(os.path.join(d, "metrics.csv")).read().splitlines() for d in (full, part)]
+    assert len(rows[0]) == 4 and [r.split(",")[:4] for r in rows[0]] == [r.split(",")[:4] for r in rows[1]]
+
+
+@pytest.mark.parametrize("method", ["minmax-em", "clustergan"])
+def test_semi_supervised_digits_write_the_whole_run_folder_scored_as_a_classifier(tmp_path, capsys, method):
+    """The bundled digits, three classes picked by --classes, 10 % labelled by --label-fraction, a tiny schedule:
+    the run folder, a classifier's error on the unlabelled rest, embedding.npy of E(x) and the t-SNE figure."""
+    run = tmp_path / "digits"
+    code, err, out = cli_in_process(capsys, [
+        "cluster", "--method", method, "--dataset", "digits", "--classes", "3,5,8", "--per-class", "60",
+        "--clusters", "3", "--label-fraction", "0.1", "--iterations", "2", "--m-epochs", "1", "--quiet",
+        "--out", str(run)])
+    assert code == 0, err[-2000:]
+    summary = json.load(open(run / "summary.json"))
+    assert summary["task"] == "semi-supervised" and summary["labels"] == 18 and summary["heldout_samples"] == 162
+    for name in ("config.json", "metrics.csv", "assignments.npy", "samples.png", "convergence.png",
+                 "embedding.npy", "embedding.png"):
+        assert (run / name).stat().st_size > 0, name
+    assert np.load(run / "embedding.npy").shape[0] == 180
+    model = tf.saved_model.load(str(run / "saved_model"))
+    noise = np.zeros((3, 3 if method == "minmax-em" else 30), np.float32)  # d = K; ClusterGAN's z_n
+    assert model.generate(noise, np.array([0, 1, 2], np.int32))["images"].shape == (3, 8, 8, 1)
+
+
+def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys):
+    vectors = tmp_path / "v.npz"
+    np.savez(vectors, x=np.random.default_rng(0).random((40, 6)), y=np.repeat(np.arange(4), 10))
+    data = ["--dataset", "file", "--data-file", str(vectors), "--iterations", "1", "--quiet"]
+    cases = [
+        (["--method", "minmax-em", "--label-fraction", "1.5", "--clusters", "4"], "--label-fraction"),
+        (["--method", "minmax-em", "--labels", "40", "--clusters", "4"], "--labels"),
+        (["--method", "minmax-em", "--labels", "8", "--clusters", "3"], "--clusters"),
+        (["--method", "clustergan", "--labels", "8", "--label-fraction", "0.2", "--clusters", "4"], "--label-fraction"),
+        (["--method", "minmax-em", "--latent-dim", "3", "--clusters", "4"], "--latent-dim"),
+        (["--method", "minmax-em", "--embed-dim", "2"], "--embed-dim"),
+        (["--method", "minmax-em", "--separation", "0"], "--separation"),
+        (["--method", "clustergan", "--consistency", "-1"], "--consistency"),
+        (["--method", "minmax-em", "--e-steps", "5"], "--e-steps"),  # the E-step trains nothing
+        (["--method", "clustergan", "--separation", "5"], "--separation"),  # DNN-MM's means
+        (["--method", "minmax-em", "--classes", "0,9"], "--classes"),
+        (["--method", "minmax-em", "--per-class", "11"], "--per-class"),
+    ]
+    for i, (args, needle) in enumerate(cases):
+        out = str(tmp_path / f"run{i}")
+        code, err, _ = cli_in_process(capsys, ["cluster", "--out", out, *data, *args])
+        msg = [ln for ln in err.strip().splitlines() if ln.startswith("gan-em: error:")]
+        assert code == 2 and len(msg) == 1 and needle in msg[0], (args, err[-800:])
+        assert not os.path.exists(out), args
+
+
+def test_classes_and_per_class_keep_the_first_samples_of_each_class_relabelled_in_the_order_given():
+    from gan_em_tf import data
+
+    ds = data.Dataset("t", np.arange(10, dtype=np.float32)[:, None], np.array([0, 1, 2, 1, 0, 2, 1, 0, 2, 1]))
+    picked = data.select_classes(ds, [2, 0], 2)
+    np.testing.assert_array_equal(picked.x[:, 0], [0, 2, 4, 5])  # the data's own order
+    np.testing.assert_array_equal(picked.y, [1, 0, 1, 0])  # class 2 → 0, class 0 → 1
