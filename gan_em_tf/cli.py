@@ -53,17 +53,31 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                    help="with --dataset file: a .npz holding x (and optional labels y), or a .npy of x")
     g.add_argument("--split", default="test", choices=SPLITS,
                    help="which IDX/tfds split to use; 'all' joins train and test (default: test)")
-    g.add_argument("--limit", type=int, metavar="N", help="use only the first N samples")
+    g.add_argument("--limit", type=int, metavar="N", help="use only the first N samples (with --classes: the "
+                   "first N of each class, in the data's own order)")
     g.add_argument("--classes", type=_int_list, metavar="C,C,...",
                    help="only these classes (e.g. 0,1,2,3,4), relabelled 0..C-1 in the order given (default: all)")
-    g.add_argument("--per-class", type=int, metavar="N",
-                   help="only the first N samples of each class, in the data's own order (default: all)")
     g.add_argument("--clusters", "-k", type=int, default=10, metavar="K", help="number of clusters K (default: 10)")
     g.add_argument("--image-size", type=int, default=64, metavar="S",
                    help="celeb_a: side of the resized 140x140 centre crop (default: 64)")
     g.add_argument("--attribute", metavar="NAME",
-                   help="celeb_a: the binary attribute used as the label (e.g. Eyeglasses); without it a "
-                        "clustering run is scored against all 40 attributes")
+                   help="celeb_a: the binary attribute used as the label (e.g. Eyeglasses), or several "
+                        "(Black_Hair,Blond_Hair,...): class i = the images with exactly the i-th of them; without it "
+                        "a clustering run is scored against all 40 attributes")
+
+
+def _count_or_fraction(text: str) -> int | float:
+    """--labels: a count N (an integer) or a fraction α in (0, 1) of the samples."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count such as 100 or a fraction such as 0.1, got {text!r}") \
+            from None
+    if value.is_integer() and "." not in text:
+        return int(value)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"a fraction of the samples must be in (0, 1), got {text}")
+    return value
 
 
 def _int_list(text: str) -> list[int]:
@@ -76,8 +90,10 @@ def _int_list(text: str) -> list[int]:
 def _data_config(a):
     from gan_em_tf.config import DataConfig
 
-    return DataConfig(dataset=a.dataset, data_dir=a.data_dir, data_file=a.data_file, split=a.split, limit=a.limit,
-                      classes=a.classes, per_class=a.per_class, image_size=a.image_size, attribute=a.attribute)
+    per_class = a.limit if a.classes is not None else None
+    return DataConfig(dataset=a.dataset, data_dir=a.data_dir, data_file=a.data_file, split=a.split,
+                      limit=None if per_class else a.limit, classes=a.classes, per_class=per_class,
+                      image_size=a.image_size, attribute=a.attribute)
 
 
 def _method_flags(method: str = "gan-em"):
@@ -142,19 +158,22 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
                                    "(gan-em recipes lists them).")
     _add_data_args(c)
     g = c.add_argument_group("run")
-    g.add_argument("--recipe", metavar="NAME",
-                   help="named settings (gan-em recipes lists them with their values): paper, authors, small, "
-                        "small-semi, cpu, cpu-grow, cpu-semi, cpu-fig3. Default: small (small-semi with --labels) "
-                        "for small images and vectors; for larger images cpu, cpu-grow above 10 clusters, "
-                        "cpu-semi with --labels, authors for K = 2. Any flag below overrides one of its values")
+    recipe_help = ("named settings (gan-em recipes lists them with their values): paper, authors, small, "
+                   "small-semi, cpu, cpu-grow, cpu-semi, cpu-fig3. Default: small (small-semi with --labels) "
+                   "for small images and vectors; for larger images cpu, cpu-grow above 10 clusters, "
+                   "cpu-semi with --labels, authors for K = 2. Any flag below overrides one of its values")
+    if method != methods.DEFAULT:
+        recipe_help = (f"named settings of --method {method} (gan-em recipes --method {method} lists them with their "
+                       f"values): {', '.join(methods.module(method, 'recipes').RECIPES)}. Any flag below overrides "
+                       "one of its values")
+    g.add_argument("--recipe", metavar="NAME", help=recipe_help)
     g.add_argument("--method", default=methods.DEFAULT, choices=methods.NAMES, help=argparse.SUPPRESS)
-    g.add_argument("--labels", type=int, default=0, metavar="N",
-                   help="N > 0: semi-supervised (§5.3): N labelled examples (balanced per class, fixed by --seed) "
-                        "train the E-net after every E-step; scored as a classifier on the test split with --split "
-                        "train, else on the unlabelled rest. Needs --clusters = number of classes (default: 0)")
-    g.add_argument("--label-fraction", type=float, metavar="α",
-                   help="semi-supervised with round(α·N) labelled examples of the N samples, α in [0, 1) (the "
-                        "supervision level of DNN-MM's slides); instead of --labels")
+    g.add_argument("--labels", type=_count_or_fraction, default=0, metavar="N",
+                   help="N > 0: semi-supervised: N labelled examples, or a fraction α < 1 of the samples (e.g. "
+                        "0.1), balanced per class and fixed by --seed (GAN-EM trains its E-net on them after every "
+                        "E-step, §5.3; DNN-MM gives them crisp memberships, Eq. 13); scored as a classifier on the "
+                        "test split with --split train, else on the unlabelled rest. Needs --clusters = number of "
+                        "classes (default: 0)")
     g.add_argument("--embed-dim", type=int, default=0, metavar="k",
                    help="k > 0: layer r of k units before the E-net's output (§5.4); writes embedding.npy, "
                         "embedding.png (t-SNE for k > 2) and an 'embed' SavedModel endpoint (default: 0)")
@@ -325,14 +344,10 @@ def _new_config(a):
                     runtime=RuntimeConfig(strategy=a.strategy, mixed_precision=a.mixed_precision, seed=a.seed,
                                           deterministic=a.deterministic, keep_every=a.keep_every or 0,
                                           verbose=_verbosity(a), **_given(jit_compile=a.xla)),
-                    supervision=SupervisionConfig(labels=a.labels))
+                    supervision=SupervisionConfig(labels=a.labels if isinstance(a.labels, int) else 0))
     dataset = _load(cfg)
-    if a.label_fraction is not None:
-        if a.labels:
-            raise UserError("--labels and --label-fraction both set the labelled examples; pass one of them")
-        if not 0 <= a.label_fraction < 1:
-            raise UserError(f"--label-fraction must be in [0, 1), got {a.label_fraction}")
-        cfg.supervision.labels = round(a.label_fraction * len(dataset))
+    if isinstance(a.labels, float):  # a fraction of the samples
+        cfg.supervision.labels = round(a.labels * len(dataset))
     name = a.recipe or methods.module(a.method, "recipes").default_recipe(
         architecture.uses_conv(dataset.shape), a.clusters, cfg.supervision.labels)
     recipes.apply(cfg, name)

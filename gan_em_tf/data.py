@@ -7,7 +7,7 @@ Every loader returns a :class:`Dataset`: float32 images in [0, 1] shaped
 * ``mnist``, ``fashion_mnist``, ``kmnist``: from ``--data-dir DIR`` holding the
   standard IDX files (``train-*`` / ``t10k-*``, gzipped or not), else through
   tensorflow-datasets (prepared data first, a download only when reachable).
-* ``svhn_cropped`` (32×32×3, digits 0–9) and ``celeb_a`` (faces centre-cropped
+* ``svhn_cropped`` (32×32×3, digits 0–9), ``cifar10`` (32×32×3, 10 classes) and ``celeb_a`` (faces centre-cropped
   to 140×140 and resized to ``image_size``, default 64; 40 binary attributes)
   through tensorflow-datasets only.
 * ``file``: a ``.npz`` (arrays ``x`` and optional ``y``) or ``.npy`` file given
@@ -26,7 +26,7 @@ import numpy as np
 from gan_em_tf.errors import UserError
 
 IDX_IMAGE_SETS = ("mnist", "fashion_mnist", "kmnist")
-TFDS_ONLY_SETS = ("svhn_cropped", "celeb_a")
+TFDS_ONLY_SETS = ("svhn_cropped", "cifar10", "celeb_a")
 DATASETS = ("digits",) + IDX_IMAGE_SETS + TFDS_ONLY_SETS + ("file",)
 CELEBA_CROP = 140  # centre crop (pixels) of the 218×178 CelebA images before resizing
 SPLITS = ("train", "test", "all")
@@ -321,19 +321,33 @@ def load(cfg) -> Dataset:
             raise UserError(f"--image-size must be a multiple of 8 and at least 16, got {cfg.image_size}")
         ds = load_tfds(name, cfg.split, cfg.data_dir, cfg.image_size)
     validate_finite(ds.x, f"dataset {name}")
+    if cfg.attribute is not None:
+        ds = attribute_labels(ds, cfg.attribute)
     if cfg.classes is not None or cfg.per_class is not None:
         ds = select_classes(ds, cfg.classes, cfg.per_class)
     if cfg.limit is not None:
         if cfg.limit < 1:
             raise UserError(f"--limit must be positive, got {cfg.limit}")
         ds = ds.subset(slice(0, cfg.limit))
-    if cfg.attribute is not None:
-        if ds.attributes is None:
-            raise UserError(f"--attribute applies to celeb_a only; {name} has class labels")
-        if cfg.attribute not in ds.attributes:
-            raise UserError(f"unknown --attribute {cfg.attribute!r}; choose one of: {', '.join(ds.attributes)}")
-        ds = Dataset(ds.name, ds.x, ds.attributes[cfg.attribute], ds.attributes)
     return ds
+
+
+def attribute_labels(ds: Dataset, attribute: str) -> Dataset:
+    """Labels from named binary attributes (CelebA): one name gives its 0/1 value; a comma-separated list
+    (``Black_Hair,Blond_Hair,Gray_Hair``) gives class i to the images that have exactly the i-th of them
+    and drops the others (none or several)."""
+    if ds.attributes is None:
+        raise UserError(f"--attribute applies to celeb_a only; {ds.name} has class labels")
+    names = attribute.split(",")
+    unknown = [n for n in names if n not in ds.attributes]
+    if unknown:
+        raise UserError(f"unknown --attribute {unknown[0]!r}; choose from: {', '.join(ds.attributes)}")
+    if len(names) == 1:
+        return Dataset(ds.name, ds.x, ds.attributes[attribute], ds.attributes)
+    marks = np.stack([ds.attributes[n] for n in names], axis=1)
+    keep = marks.sum(axis=1) == 1
+    kept = ds.subset(keep)
+    return Dataset(ds.name, kept.x, marks[keep].argmax(axis=1).astype(np.int64), kept.attributes)
 
 
 def select_classes(ds: Dataset, classes, per_class: int | None) -> Dataset:
@@ -341,7 +355,7 @@ def select_classes(ds: Dataset, classes, per_class: int | None) -> Dataset:
     order (all when None), relabelled 0..C−1 in the order ``classes`` lists them — so that a semi-supervised
     run's cluster ids are these class ids (``--classes 3,5,8``: digit 3 is class 0)."""
     if ds.y is None:
-        raise UserError("--classes and --per-class pick samples by their labels; this data has none")
+        raise UserError("--classes picks samples by their labels; this data has none")
     present = np.unique(ds.y)
     classes = list(present) if classes is None else list(classes)
     missing = [c for c in classes if c not in present]
@@ -349,13 +363,14 @@ def select_classes(ds: Dataset, classes, per_class: int | None) -> Dataset:
         raise UserError(f"--classes {','.join(map(str, classes))}: each must be a distinct class of the data "
                         f"({', '.join(map(str, present))})")
     if per_class is not None and per_class < 1:
-        raise UserError(f"--per-class must be positive, got {per_class}")
+        raise UserError(f"--limit must be positive, got {per_class}")
     keep, labels = [], []
     for new, cls in enumerate(classes):
         members = np.flatnonzero(ds.y == cls)
         if per_class is not None:
             if len(members) < per_class:
-                raise UserError(f"class {cls} has only {len(members)} samples; lower --per-class to {len(members)}")
+                raise UserError(f"class {cls} has only {len(members)} samples; lower --limit (per class with "
+                                f"--classes) to {len(members)}")
             members = members[:per_class]
         keep.append(members)
         labels.append(np.full(len(members), new, np.int64))

@@ -36,10 +36,15 @@ def project_2d(features: np.ndarray, seed: int = 0) -> np.ndarray:
     return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(features)
 
 
-def knn_accuracy(points: np.ndarray, labels: np.ndarray, k: int = 5, folds: int = 5, seed: int = 0) -> float:
-    """Mean accuracy of a k-NN classifier over ``folds`` stratified folds of the 2-D points."""
+def knn_accuracy(points: np.ndarray, labels: np.ndarray, k: int = 5, folds: int = 5, seed: int = 0) -> float | None:
+    """Mean accuracy of a k-NN classifier over ``folds`` stratified folds of the 2-D points (fewer folds when the
+    smallest class is smaller; None when a class has a single point)."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
 
+    folds = min(folds, int(np.bincount(np.unique(labels, return_inverse=True)[1]).min()))
+    if folds < 2:
+        return None
+    k = min(k, len(labels) - -(-len(labels) // folds))  # no more neighbours than a training fold holds
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
     return float(cross_val_score(KNeighborsClassifier(k), points, labels, cv=cv).mean())

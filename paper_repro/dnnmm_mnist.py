@@ -5,8 +5,8 @@ accuracy, ARI and NMI against the supervision level α for MinMax+EM and Cluster
     python paper_repro/dnnmm_mnist.py --data-dir DIR          # MNIST, 5 and 7 classes, α 0 … 0.5, seeds 0 1 2
 
 Data: the digits 0..C−1 (C = 5 or 7) of MNIST's training split, the first 1,000 images of each in the file's
-order (``--classes 0,…,C−1 --per-class 1000``): the same images for every seed. α > 0: round(α · N)
-labelled images (balanced per class, picked by the seed; ``--label-fraction α``) and the accuracy of the
+order (``--classes 0,…,C−1 --limit 1000``): the same images for every seed. α > 0: round(α · N)
+labelled images (balanced per class, picked by the seed; ``--labels α``) and the accuracy of the
 predicted class on the unlabelled rest, no matching; α = 0: clustering, Hungarian ACC. Each method runs its
 default recipe (minmax-em: ``slides``; clustergan: ``official``). Writes dnnmm_mnist.json / .md and one
 PNG per class count (the three scores against α, mean ± sd over the seeds) into --out.
@@ -38,12 +38,39 @@ def parser():
 def data_args(a, classes: int) -> list[str]:
     ids = ",".join(map(str, range(classes)))
     if a.quick:
-        return ["--dataset", "digits", "--classes", ids, "--per-class", str(QUICK["per_class"])]
-    return (["--dataset", "mnist", "--split", "train", "--classes", ids, "--per-class", "1000"]
+        return ["--dataset", "digits", "--classes", ids, "--limit", str(QUICK["per_class"])]
+    return (["--dataset", "mnist", "--split", "train", "--classes", ids, "--limit", "1000"]
             + (["--data-dir", a.data_dir] if a.data_dir else []))
 
 
-def plot(rows: dict, classes: int, alphas: list, path: str) -> None:
+def sweep_alphas(root: str, data: list[str], classes: int, methods, alphas, seeds, extra: str) -> dict:
+    """{method: {α: {acc, ari, nmi: per seed; commands}}} of the runs in root/METHOD/alpha-α/seed-N."""
+    rows = {}
+    for method in methods:
+        rows[method] = {}
+        for alpha in alphas:
+            args = ["--method", method, *data, "--clusters", str(classes)]
+            args += ["--labels", str(alpha)] if alpha > 0 else []
+            runs = common.sweep(os.path.join(root, method), f"alpha-{alpha}", args, seeds, extra)
+            rows[method][alpha] = {score: [r[score] for r in runs] for score in ("acc", "ari", "nmi")}
+            rows[method][alpha]["commands"] = [r["command"] for r in runs]
+    return rows
+
+
+def table(title: str, rows: dict, alphas) -> list[str]:
+    """Markdown: mean ± sd of ACC, ARI and NMI per method and α, then one command per row."""
+    md = [f"## {title}", "", "| method | α | ACC | ARI | NMI |", "|---|---|---|---|---|"]
+    for method, by_alpha in rows.items():
+        for alpha in alphas:
+            cells = [common.mean_sd(by_alpha[alpha][s]) for s in ("acc", "ari", "nmi")]
+            md.append(f"| {METHODS[method]} | {alpha} | "
+                      + " | ".join(f"{m:.3f}" + (f" ± {sd:.3f}" if sd is not None else "") for m, sd in cells) + " |")
+    md += ["", "Commands (one per row, each run once per seed with its --seed and --out):", ""]
+    md += [f"- `{by_alpha[alpha]['commands'][0]}`" for by_alpha in rows.values() for alpha in alphas]
+    return md + [""]
+
+
+def plot(rows: dict, title: str, alphas: list, path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -60,7 +87,7 @@ def plot(rows: dict, classes: int, alphas: list, path: str) -> None:
         ax.set_title(score.upper())
         ax.grid(alpha=0.3)
     axes[0].legend()
-    fig.suptitle(f"MNIST, {classes} classes", fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -74,29 +101,11 @@ def main(argv=None) -> int:
     extra = (" ".join(QUICK["schedule"]) + " " if a.quick else "") + a.cluster_args
     payload, md = {"seeds": seeds, "alphas": list(alphas), "results": {}}, []
     for classes in counts:
-        rows = {}
-        for method in a.methods:
-            rows[method] = {}
-            for alpha in alphas:
-                args = ["--method", method, *data_args(a, classes), "--clusters", str(classes)]
-                args += ["--label-fraction", str(alpha)] if alpha > 0 else []
-                runs = common.sweep(os.path.join(out, f"classes-{classes}", method), f"alpha-{alpha}", args, seeds,
-                                    extra)
-                rows[method][alpha] = {score: [r[score] for r in runs] for score in ("acc", "ari", "nmi")}
-                rows[method][alpha]["commands"] = [r["command"] for r in runs]
+        rows = sweep_alphas(os.path.join(out, f"classes-{classes}"), data_args(a, classes), classes, a.methods,
+                            alphas, seeds, extra)
         payload["results"][classes] = rows
-        plot(rows, classes, list(alphas), os.path.join(out, f"dnnmm_mnist_{classes}classes.png"))
-        md += [f"## {classes} classes × {QUICK['per_class'] if a.quick else 1000} images", "",
-               "| method | α | ACC | ARI | NMI |", "|---|---|---|---|---|"]
-        for method, by_alpha in rows.items():
-            for alpha in alphas:
-                cells = [common.mean_sd(by_alpha[alpha][s]) for s in ("acc", "ari", "nmi")]
-                md.append(f"| {METHODS[method]} | {alpha} | "
-                          + " | ".join(f"{m:.3f}" + (f" ± {sd:.3f}" if sd is not None else "") for m, sd in cells)
-                          + " |")
-        md += ["", "Commands (one per row, each run once per seed with its --seed and --out):", ""]
-        md += [f"- `{by_alpha[alpha]['commands'][0]}`" for by_alpha in rows.values() for alpha in alphas]
-        md.append("")
+        plot(rows, f"MNIST, {classes} classes", list(alphas), os.path.join(out, f"dnnmm_mnist_{classes}classes.png"))
+        md += table(f"{classes} classes × {QUICK['per_class'] if a.quick else 1000} images", rows, alphas)
     md += [f"Seeds {' '.join(map(str, seeds))}; the slides give these as figures only (no numbers)."]
     common.write_report(out, "dnnmm_mnist", payload, md)
     return 0

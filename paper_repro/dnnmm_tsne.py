@@ -4,7 +4,7 @@ supervision"): the encoder's latent space of MinMax+EM beside ClusterGANss's, co
     python paper_repro/dnnmm_tsne.py --quick                  # bundled digits, 3 classes: minutes
     python paper_repro/dnnmm_tsne.py --data-dir DIR           # MNIST, 5 classes × 1,000, α = 0.5, seed 0
 
-Each run is ``gan-em cluster --method M --label-fraction 0.5`` on the data of dnnmm_mnist.py (the runs are
+Each run is ``gan-em cluster --method M --labels 0.5`` on the data of dnnmm_mnist.py (the runs are
 shared when --out is the same); its embedding.png is the t-SNE of E(x) over every image (DNN-MM: the latent
 point; ClusterGAN: [z_n, softmax z_c]). Writes dnnmm_tsne.json / .md / .png into --out.
 """
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     runs, images, titles = {}, [], []
     for method, label in dnnmm_mnist.METHODS.items():
         args = ["--method", method, *dnnmm_mnist.data_args(a, classes), "--clusters", str(classes),
-                "--label-fraction", str(a.alpha), "--seed", str(seed)]
+                "--labels", str(a.alpha), "--seed", str(seed)]
         run_dir = os.path.join(out, f"classes-{classes}", method, f"alpha-{a.alpha}", f"seed-{seed}")
         runs[method] = common.cluster(run_dir, args, extra)
         images.append(os.path.join(run_dir, "embedding.png"))

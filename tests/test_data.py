@@ -147,3 +147,16 @@ def test_svhn_and_celeba_loaders_through_mock_data():
     with pytest.raises(UserError, match="unknown --attribute"):
         with tfds.testing.mock_data(num_examples=2):
             data.load(DataConfig(dataset="celeb_a", split="test", image_size=32, attribute="Hat"))
+
+
+def test_cifar10_through_mock_data_and_classes_from_several_attributes():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=20):
+        cifar = data.load(DataConfig(dataset="cifar10", split="train"))
+    assert cifar.x.shape == (20, 32, 32, 3) and cifar.y.shape == (20,) and cifar.y.max() < 10
+    marks = {"Black_Hair": np.array([1, 0, 1, 0, 0]), "Blond_Hair": np.array([0, 1, 1, 0, 1])}
+    faces = data.Dataset("celeb_a", np.arange(5, dtype=np.float32)[:, None], None, marks)
+    hair = data.attribute_labels(faces, "Black_Hair,Blond_Hair")  # face 2 has both, face 3 neither: dropped
+    np.testing.assert_array_equal(hair.x[:, 0], [0, 1, 4])
+    np.testing.assert_array_equal(hair.y, [0, 1, 1])

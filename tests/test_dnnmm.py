@@ -174,12 +174,12 @@ def test_a_finished_run_extended_with_resume_ends_where_an_uninterrupted_run_end
 
 @pytest.mark.parametrize("method", ["minmax-em", "clustergan"])
 def test_semi_supervised_digits_write_the_whole_run_folder_scored_as_a_classifier(tmp_path, capsys, method):
-    """The bundled digits, three classes picked by --classes, 10 % labelled by --label-fraction, a tiny schedule:
+    """The bundled digits, three classes picked by --classes, 10 % labelled by --labels 0.1, a tiny schedule:
     the run folder, a classifier's error on the unlabelled rest, embedding.npy of E(x) and the t-SNE figure."""
     run = tmp_path / "digits"
     code, err, out = cli_in_process(capsys, [
-        "cluster", "--method", method, "--dataset", "digits", "--classes", "3,5,8", "--per-class", "60",
-        "--clusters", "3", "--label-fraction", "0.1", "--iterations", "2", "--m-epochs", "1", "--quiet",
+        "cluster", "--method", method, "--dataset", "digits", "--classes", "3,5,8", "--limit", "60",
+        "--clusters", "3", "--labels", "0.1", "--iterations", "2", "--m-epochs", "1", "--quiet",
         "--out", str(run)])
     assert code == 0, err[-2000:]
     summary = json.load(open(run / "summary.json"))
@@ -198,10 +198,9 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys):
     np.savez(vectors, x=np.random.default_rng(0).random((40, 6)), y=np.repeat(np.arange(4), 10))
     data = ["--dataset", "file", "--data-file", str(vectors), "--iterations", "1", "--quiet"]
     cases = [
-        (["--method", "minmax-em", "--label-fraction", "1.5", "--clusters", "4"], "--label-fraction"),
+        (["--method", "minmax-em", "--labels", "1.5", "--clusters", "4"], "--labels"),
         (["--method", "minmax-em", "--labels", "40", "--clusters", "4"], "--labels"),
         (["--method", "minmax-em", "--labels", "8", "--clusters", "3"], "--clusters"),
-        (["--method", "clustergan", "--labels", "8", "--label-fraction", "0.2", "--clusters", "4"], "--label-fraction"),
         (["--method", "minmax-em", "--latent-dim", "3", "--clusters", "4"], "--latent-dim"),
         (["--method", "minmax-em", "--embed-dim", "2"], "--embed-dim"),
         (["--method", "minmax-em", "--separation", "0"], "--separation"),
@@ -209,7 +208,7 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys):
         (["--method", "minmax-em", "--e-steps", "5"], "--e-steps"),  # the E-step trains nothing
         (["--method", "clustergan", "--separation", "5"], "--separation"),  # DNN-MM's means
         (["--method", "minmax-em", "--classes", "0,9"], "--classes"),
-        (["--method", "minmax-em", "--per-class", "11"], "--per-class"),
+        (["--method", "minmax-em", "--classes", "0,1", "--limit", "11"], "--limit"),
     ]
     for i, (args, needle) in enumerate(cases):
         out = str(tmp_path / f"run{i}")

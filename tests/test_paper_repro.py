@@ -175,7 +175,7 @@ def test_dnnmm_mnist_quick_writes_the_table_and_a_curve_per_class_count(tmp_path
             run = json.load(open(tmp_path / "classes-3" / method / f"alpha-{alpha}" / "seed-0" / "summary.json"))
             assert report["results"]["3"][method][alpha]["acc"] == [run["acc"]]
             assert run["task"] == ("clustering" if alpha == "0.0" else "semi-supervised")
-    assert md.count("gan-em cluster --method") == 4 and "--label-fraction 0.1" in md
+    assert md.count("gan-em cluster --method") == 4 and "--labels 0.1" in md
 
 
 def test_dnnmm_tsne_quick_puts_the_two_latent_spaces_side_by_side(tmp_path):
@@ -190,3 +190,24 @@ def test_dnnmm_tsne_quick_puts_the_two_latent_spaces_side_by_side(tmp_path):
         assert run["task"] == "semi-supervised" and report["acc"][method] == run["acc"]
     assert os.path.getsize(tmp_path / "dnnmm_tsne.png") > 1000
     assert open(tmp_path / "dnnmm_tsne.md").read().count("gan-em cluster --method") == 2
+
+
+def test_dnnmm_cifar_celeba_reads_both_sets_through_tfds(tmp_path, monkeypatch):
+    """Offline through tfds.testing.mock_data (random images and labels): CIFAR-10's classes 0–4 and CelebA's five
+    hair classes, a few images each, both methods, in this process."""
+    import tensorflow_datasets as tfds
+
+    sys.path.insert(0, os.path.join(ROOT, "paper_repro"))
+    import dnnmm_cifar_celeba
+
+    tiny = "--iterations 1 --m-epochs 1 --batch-size 8 --image-size 16 --no-export --quiet --no-xla --no-tensorboard"
+    with tfds.testing.mock_data(num_examples=200):
+        code = dnnmm_cifar_celeba.main(["--quick", "--out", str(tmp_path), "--per-class", "4", "--alphas", "0",
+                                        "--cluster-args", tiny])
+    assert code == 0
+    report = json.load(open(tmp_path / "dnnmm_cifar_celeba.json"))
+    for name in ("cifar10", "celeb_a"):
+        for method in ("minmax-em", "clustergan"):
+            run = json.load(open(tmp_path / name / method / "alpha-0.0" / "seed-0" / "summary.json"))
+            assert run["n_samples"] == 20 and report["results"][name][method]["0.0"]["acc"] == [run["acc"]]
+        assert os.path.getsize(tmp_path / f"dnnmm_{name}.png") > 100
