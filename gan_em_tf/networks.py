@@ -70,11 +70,11 @@ class BatchNormalization(layers.BatchNormalization):
         return tf.cast(y, self.compute_dtype)
 
 
-def _bn(sync: bool):
+def batch_norm(sync: bool):
     return BatchNormalization(synchronized=sync, momentum=0.9, epsilon=1e-5)
 
 
-def _units(n: int, width: float) -> int:
+def scaled_units(n: int, width: float) -> int:
     """``n`` filters or units scaled by the width multiplier (at least 1)."""
     return max(1, round(n * width))
 
@@ -84,7 +84,7 @@ def build_generator(shape: tuple, clusters: int, noise_dim: int, sync_bn: bool =
     """G(z, c): noise [N, noise_dim] and one-hot class [N, K] → samples in [0, 1] of ``shape``.
 
     ``width`` scales every hidden layer's filters and units (1: the authors' nets)."""
-    u = functools.partial(_units, width=width)
+    u = functools.partial(scaled_units, width=width)
     z = keras.Input((noise_dim,), name="noise")
     c = keras.Input((clusters,), name="class_onehot")
     h = layers.Concatenate()([c, z])
@@ -93,15 +93,15 @@ def build_generator(shape: tuple, clusters: int, noise_dim: int, sync_bn: bool =
         hh, ww, ch = shape
         base_h, base_w, base_ch = hh // 2**stages, ww // 2**stages, u(64 * 2 ** (stages - 1))
         for units in (u(1024), base_ch * base_h * base_w):
-            h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units)(h)))
+            h = layers.ReLU()(batch_norm(sync_bn)(layers.Dense(units)(h)))
         h = layers.Reshape((base_h, base_w, base_ch))(h)
         for filters in (64 * 2**i for i in reversed(range(stages - 1))):  # 64 (28×28); 128, 64 (64×64)
             up = layers.Conv2DTranspose(u(filters), 4, 2, padding="same")
-            h = layers.ReLU()(_bn(sync_bn)(up(h)))
+            h = layers.ReLU()(batch_norm(sync_bn)(up(h)))
         h = layers.Conv2DTranspose(ch, 4, 2, padding="same")(h)
     else:
         for units in (u(256), u(256)):
-            h = layers.ReLU()(_bn(sync_bn)(layers.Dense(units)(h)))
+            h = layers.ReLU()(batch_norm(sync_bn)(layers.Dense(units)(h)))
         h = layers.Dense(math.prod(shape))(h)
         h = layers.Reshape(shape)(h)
     out = layers.Activation("sigmoid", dtype="float32", name="sample")(h)
@@ -110,14 +110,14 @@ def build_generator(shape: tuple, clusters: int, noise_dim: int, sync_bn: bool =
 
 def _trunk(x, shape: tuple, sync_bn: bool, width: float = 1.0):
     """Shared feature extractor f(x) of D and E (§4.3)."""
-    u = functools.partial(_units, width=width)
+    u = functools.partial(scaled_units, width=width)
     stages = conv_stages(shape)
     if stages:
         h = x
         for filters in (64, 128, 256, 512)[: stages + 1]:
-            h = layers.LeakyReLU(0.2)(_bn(sync_bn)(layers.Conv2D(u(filters), 4, 2, padding="same")(h)))
+            h = layers.LeakyReLU(0.2)(batch_norm(sync_bn)(layers.Conv2D(u(filters), 4, 2, padding="same")(h)))
         h = layers.Flatten()(h)
-        return layers.LeakyReLU(0.2)(_bn(sync_bn)(layers.Dense(u(1024))(h)))
+        return layers.LeakyReLU(0.2)(batch_norm(sync_bn)(layers.Dense(u(1024))(h)))
     h = layers.Flatten()(x)
     for units in (u(256), u(256)):
         h = layers.LeakyReLU(0.2)(layers.Dense(units)(h))

@@ -94,3 +94,31 @@ def tensorboard_events(run_dir: str) -> tuple[dict, dict]:
                 else:
                     scalars[(v.tag, event.step)] = float(value)
     return scalars, images
+
+
+def resume_matches_uninterrupted(capsys, args: list[str], root) -> str:
+    """Runs ``gan-em ARGS`` for 3 EM iterations, and for 2 then ``--resume --iterations 3``: both end with the same
+    assignments and metrics.csv rows (iteration and scores). Returns the resumed run's folder."""
+    import numpy as np
+
+    full, part = str(root / "full"), str(root / "part")
+    for argv in ([*args, "--iterations", "3", "--out", full], [*args, "--iterations", "2", "--out", part],
+                 ["cluster", "--out", part, "--resume", "--iterations", "3", "--quiet"]):
+        code, err, _ = cli_in_process(capsys, argv)
+        assert code == 0, err[-2000:]
+    np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
+                                  np.load(os.path.join(part, "assignments.npy")))
+    rows = [open(os.path.join(d, "metrics.csv")).read().splitlines() for d in (full, part)]
+    assert len(rows[0]) == 4 and [r.split(",")[:4] for r in rows[0]] == [r.split(",")[:4] for r in rows[1]]
+    return part
+
+
+def assert_one_line_errors(capsys, root, data: list[str], cases: list) -> None:
+    """Each (args, needle) of ``cases``: `gan-em cluster DATA ARGS` exits 2 with one "gan-em: error:" line that
+    names ``needle``, and leaves no run folder."""
+    for i, (args, needle) in enumerate(cases):
+        out = str(root / f"run{i}")
+        code, err, _ = cli_in_process(capsys, ["cluster", "--out", out, *data, *args])
+        msg = [ln for ln in err.strip().splitlines() if ln.startswith("gan-em: error:")]
+        assert code == 2 and len(msg) == 1 and needle in msg[0], (args, err[-800:])
+        assert not os.path.exists(out), args

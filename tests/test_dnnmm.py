@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import cli_in_process, gan_em
+from conftest import assert_one_line_errors, cli_in_process, gan_em, resume_matches_uninterrupted
 from gan_em_tf.dnnmm.priors import ClusterGanPrior, GaussianMixture
 
 
@@ -161,15 +161,7 @@ def test_a_finished_run_extended_with_resume_ends_where_an_uninterrupted_run_end
     args = ["cluster", "--method", "minmax-em", "--dataset", "file", "--data-file", _blobs(tmp_path, n=40),
             "--clusters", "3", "--m-epochs", "1", "--batch-size", "20", "--seed", "2", "--deterministic",
             "--no-export", "--quiet"]
-    full, part = str(tmp_path / "full"), str(tmp_path / "part")
-    for argv in ([*args, "--iterations", "3", "--out", full], [*args, "--iterations", "2", "--out", part],
-                 ["cluster", "--out", part, "--resume", "--iterations", "3", "--quiet"]):
-        code, err, _ = cli_in_process(capsys, argv)
-        assert code == 0, err[-2000:]
-    np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
-                                  np.load(os.path.join(part, "assignments.npy")))
-    rows = [open(os.path.join(d, "metrics.csv")).read().splitlines() for d in (full, part)]
-    assert len(rows[0]) == 4 and [r.split(",")[:4] for r in rows[0]] == [r.split(",")[:4] for r in rows[1]]
+    resume_matches_uninterrupted(capsys, args, tmp_path)
 
 
 @pytest.mark.parametrize("method", ["minmax-em", "clustergan"])
@@ -210,12 +202,7 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys):
         (["--method", "minmax-em", "--classes", "0,9"], "--classes"),
         (["--method", "minmax-em", "--classes", "0,1", "--limit", "11"], "--limit"),
     ]
-    for i, (args, needle) in enumerate(cases):
-        out = str(tmp_path / f"run{i}")
-        code, err, _ = cli_in_process(capsys, ["cluster", "--out", out, *data, *args])
-        msg = [ln for ln in err.strip().splitlines() if ln.startswith("gan-em: error:")]
-        assert code == 2 and len(msg) == 1 and needle in msg[0], (args, err[-800:])
-        assert not os.path.exists(out), args
+    assert_one_line_errors(capsys, tmp_path, data, cases)
 
 
 def test_classes_and_per_class_keep_the_first_samples_of_each_class_relabelled_in_the_order_given():

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import SAVED_MODEL_LOADER, cli_in_process, gan_em, tensorboard_events
+from conftest import (SAVED_MODEL_LOADER, assert_one_line_errors, cli_in_process, gan_em,
+                      resume_matches_uninterrupted, tensorboard_events)
 from gan_em_tf.ganmm import losses, networks
 from gan_em_tf.ganmm.config import TrainConfig
 from gan_em_tf.ganmm.models import ClassifierStep, WganStep
@@ -184,15 +185,7 @@ def test_ganmm_learns_three_separated_blobs_and_each_generator_draws_its_cluster
 def test_a_finished_run_extended_with_resume_ends_where_an_uninterrupted_run_ends(tmp_path, capsys):
     args = ["cluster", "--method", "ganmm", "--dataset", "file", "--data-file", _blobs(tmp_path), "--clusters",
             "3", "--m-epochs", "1", "--e-steps", "20", "--seed", "2", "--deterministic", "--no-export", "--quiet"]
-    full, part = str(tmp_path / "full"), str(tmp_path / "part")
-    for argv in ([*args, "--iterations", "3", "--out", full], [*args, "--iterations", "2", "--out", part],
-                 ["cluster", "--out", part, "--resume", "--iterations", "3", "--quiet"]):
-        code, err, _ = cli_in_process(capsys, argv)
-        assert code == 0, err[-2000:]
-    np.testing.assert_array_equal(np.load(os.path.join(full, "assignments.npy")),
-                                  np.load(os.path.join(part, "assignments.npy")))
-    rows = [open(os.path.join(d, "metrics.csv")).read().splitlines() for d in (full, part)]
-    assert len(rows[0]) == 4 and [r.split(",")[:4] for r in rows[0]] == [r.split(",")[:4] for r in rows[1]]
+    part = resume_matches_uninterrupted(capsys, args, tmp_path)
     scalars, images = tensorboard_events(part)  # the resumed run appended its third iteration; vectors: no image
     assert {step for tag, step in scalars if tag == "purity"} == {1, 2, 3} and not images
 
@@ -211,12 +204,7 @@ def test_bad_ganmm_input_gives_one_line_and_exit_2(tmp_path, capsys):
         (["--method", "gan-em", "--critic", "gp"], "--critic"),  # a GANMM flag
         (["--method", "nosuch"], "--method"),
     ]
-    for i, (args, needle) in enumerate(cases):
-        out = str(tmp_path / f"run{i}")
-        code, err, _ = cli_in_process(capsys, ["cluster", "--out", out, *data, *args])
-        msg = [ln for ln in err.strip().splitlines() if ln.startswith("gan-em: error:")]
-        assert code == 2 and len(msg) == 1 and needle in msg[0], (args, err[-800:])
-        assert not os.path.exists(out), args
+    assert_one_line_errors(capsys, tmp_path, data, cases)
 
 
 def test_ganmm_on_image_data_writes_the_whole_run_folder(tmp_path, capsys):

@@ -20,30 +20,22 @@ import keras
 from keras import layers
 
 from gan_em_tf.architecture import conv_stages
-from gan_em_tf.networks import BatchNormalization
-
-
-def _units(n: int, width: float) -> int:
-    return max(1, round(n * width))
-
-
-def _bn(sync: bool):
-    return BatchNormalization(synchronized=sync, momentum=0.9, epsilon=1e-5)
+from gan_em_tf.networks import batch_norm, scaled_units
 
 
 def build_generator(shape: tuple, latent: int, width: float = 1.0, sync_bn: bool = False, name: str = "generator"):
     """G(y): latent points [N, latent] → samples of ``shape`` (in [0, 1] for images)."""
-    u = functools.partial(_units, width=width)
+    u = functools.partial(scaled_units, width=width)
     y = keras.Input((latent,), name="latent")
     stages = conv_stages(shape)
     if stages:
         h_side, w_side, channels = shape
         side_h, side_w = h_side // 2**stages, w_side // 2**stages
-        h = layers.ReLU()(_bn(sync_bn)(layers.Dense(u(1024))(y)))
-        h = layers.ReLU()(_bn(sync_bn)(layers.Dense(side_h * side_w * u(128))(h)))
+        h = layers.ReLU()(batch_norm(sync_bn)(layers.Dense(u(1024))(y)))
+        h = layers.ReLU()(batch_norm(sync_bn)(layers.Dense(side_h * side_w * u(128))(h)))
         h = layers.Reshape((side_h, side_w, u(128)))(h)
         for filters in [u(128)] * (stages - 2) + [u(64)]:
-            h = layers.ReLU()(_bn(sync_bn)(layers.Conv2DTranspose(filters, 4, 2, padding="same")(h)))
+            h = layers.ReLU()(batch_norm(sync_bn)(layers.Conv2DTranspose(filters, 4, 2, padding="same")(h)))
         h = layers.Conv2DTranspose(channels, 4, 2, padding="same")(h)
         out = layers.Activation("sigmoid", dtype="float32", name="sample")(h)
     else:
@@ -56,7 +48,7 @@ def build_generator(shape: tuple, latent: int, width: float = 1.0, sync_bn: bool
 
 
 def _trunk(x, shape: tuple, width: float):
-    u = functools.partial(_units, width=width)
+    u = functools.partial(scaled_units, width=width)
     stages = conv_stages(shape)
     if stages:
         h = x

@@ -26,7 +26,7 @@ import keras
 from keras import layers
 
 from gan_em_tf.architecture import uses_conv
-from gan_em_tf.networks import BatchNormalization
+from gan_em_tf.networks import batch_norm, scaled_units
 
 
 @keras.saving.register_keras_serializable(package="gan_em_tf")
@@ -48,30 +48,22 @@ def noise_dim(shape: tuple, configured: int = 0) -> int:
     return configured or (128 if uses_conv(shape) else 64)
 
 
-def _units(n: int, width: float) -> int:
-    return max(1, round(n * width))
-
-
-def _bn(sync: bool):
-    return BatchNormalization(synchronized=sync, momentum=0.9, epsilon=1e-5)
-
-
 def build_generator(shape: tuple, noise: int, width: float = 1.0, sync_bn: bool = False, name: str = "generator"):
     """G(z): noise [N, noise] ~ N(0, I) → samples of ``shape`` (in [0, 1] for images)."""
-    u = functools.partial(_units, width=width)
+    u = functools.partial(scaled_units, width=width)
     z = keras.Input((noise,), name="noise")
     if uses_conv(shape):
         h_side, w_side, channels = shape
         base_h, base_w = -(-h_side // 8), -(-w_side // 8)
         h = layers.Dense(base_h * base_w * u(256))(z)
-        h = layers.ReLU()(_bn(sync_bn)(h))
+        h = layers.ReLU()(batch_norm(sync_bn)(h))
         h = layers.Reshape((base_h, base_w, u(256)))(h)
         for filters, divisor in ((u(128), 4), (u(64), 2)):
             h = layers.Conv2DTranspose(filters, 5, 2, padding="same")(h)
             extra_h, extra_w = h.shape[1] - h_side // divisor, h.shape[2] - w_side // divisor
             if extra_h or extra_w:  # 8 → 7 for 28×28, as the authors' [:7, :7]
                 h = layers.Cropping2D(((0, extra_h), (0, extra_w)))(h)
-            h = layers.ReLU()(_bn(sync_bn)(h))
+            h = layers.ReLU()(batch_norm(sync_bn)(h))
         h = layers.Conv2DTranspose(channels, 5, 2, padding="same")(h)
         out = layers.Activation("sigmoid", dtype="float32", name="sample")(h)
     else:
@@ -86,13 +78,13 @@ def build_generator(shape: tuple, noise: int, width: float = 1.0, sync_bn: bool 
 def build_critic(shape: tuple, width: float = 1.0, clip: float | None = None, sync_bn: bool = False,
                  name: str = "critic"):
     """f(x) → one unbounded score per sample (the WGAN critic); ``clip``: every kernel and bias in ±clip."""
-    u = functools.partial(_units, width=width)
+    u = functools.partial(scaled_units, width=width)
     limits = {} if clip is None else {"kernel_constraint": Clip(clip), "bias_constraint": Clip(clip)}
     x = keras.Input(shape, name="images")
     if uses_conv(shape):
         h = layers.LeakyReLU(0.2)(layers.Conv2D(u(64), 5, 2, padding="same", **limits)(x))
         for filters in (u(128), u(256)):
-            h = layers.LeakyReLU(0.2)(_bn(sync_bn)(layers.Conv2D(filters, 5, 2, padding="same", **limits)(h)))
+            h = layers.LeakyReLU(0.2)(batch_norm(sync_bn)(layers.Conv2D(filters, 5, 2, padding="same", **limits)(h)))
         h = layers.Flatten()(h)
     else:
         h = layers.ReLU()(layers.Dense(u(64), **limits)(layers.Flatten()(x)))
@@ -102,7 +94,7 @@ def build_critic(shape: tuple, width: float = 1.0, clip: float | None = None, sy
 
 def build_classifier(shape: tuple, clusters: int, width: float = 1.0, name: str = "classifier"):
     """h_q(x) → K logits: the ε-E-step's classifier of moderate capacity (§3)."""
-    u = functools.partial(_units, width=width)
+    u = functools.partial(scaled_units, width=width)
     x = keras.Input(shape, name="images")
     if uses_conv(shape):
         h = layers.ReLU()(layers.Conv2D(u(64), 5, 2, padding="same")(x))
