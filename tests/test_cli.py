@@ -232,6 +232,24 @@ def test_sigterm_ends_a_run_like_ctrl_c_releasing_its_lock(tmp_path):
     assert any(d.name.startswith("iter-") for d in (run_dir / "checkpoints").iterdir())
 
 
+def test_a_stopped_bench_ends_as_interrupted_without_a_resume_hint():
+    """`gan-em bench` has nothing to resume: stopped by SIGTERM it says it was interrupted and no more."""
+    import subprocess
+    import sys
+    import time
+
+    child = subprocess.Popen([sys.executable, "-m", "gan_em_tf", "bench", "--steps", "200", "--repeats", "1"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore"),
+                             preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
+    time.sleep(15)  # TensorFlow started, timing under way
+    assert child.poll() is None, child.stderr.read()[-1500:]
+    child.send_signal(signal.SIGTERM)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 130 and "interrupted" in err, err[-1500:]
+    assert "--resume" not in out + err and "Traceback" not in err
+
+
 def test_a_stop_signal_that_tensorflow_turns_into_another_error_still_ends_as_interrupted(monkeypatch, capsys):
     """A signal landing in a callback from TensorFlow's C++ comes out as e.g. SystemError (the CI saw this once
     in the test above); it ends with the --resume hint and 130 all the same, while an error no signal caused
