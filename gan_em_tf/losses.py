@@ -27,3 +27,15 @@ def bce(logits, targets):
 def class_cross_entropy(logits, classes):
     """CE(softmax(logits), one-hot(classes)) per example."""
     return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(classes, tf.int32), logits=logits)
+
+
+def gradient_penalty(critic, real, fake, mix):
+    """Per sample: (‖∇_x̂ f(x̂)‖₂ − 1)² at x̂ = mix · real + (1 − mix) · fake (``mix`` [N] in [0, 1])."""
+    shape = [-1] + [1] * (len(real.shape) - 1)
+    mix = tf.reshape(tf.cast(mix, real.dtype), shape)
+    between = mix * real + (1.0 - mix) * tf.cast(fake, real.dtype)
+    with tf.GradientTape() as tape:
+        tape.watch(between)
+        scores = critic(between, training=True)
+    grads = tf.cast(tf.reshape(tape.gradient(scores, between), [tf.shape(real)[0], -1]), tf.float32)
+    return tf.square(tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-12) - 1.0)

@@ -30,7 +30,7 @@ import tensorflow as tf
 from gan_em_tf.architecture import uses_conv
 from gan_em_tf.dnnmm import networks
 from gan_em_tf.dnnmm.models import MinMaxStep
-from gan_em_tf.dnnmm.priors import ClusterGanPrior, GaussianMixture
+from gan_em_tf.dnnmm.priors import ClusterGanPrior, GaussianMixture, log_weights
 from gan_em_tf.method import Iteration, Method
 from gan_em_tf.training import last_epoch
 
@@ -78,13 +78,12 @@ class DnnMm(Method):
         mask = np.zeros(len(x), np.float32)
         if labelled is not None:
             mask[labelled.index] = 1.0
-            self.gamma[labelled.index] = np.eye(self.clusters, dtype=np.float32)[labelled.y]
+        self.keep_crisp(labelled)
         logs = self.m_step_fit(x, mask, verbose)
         before = self.gamma.argmax(axis=1)
-        encoded = self.encoder.predict(x, batch_size=500, verbose=0)
+        encoded = self.encode(x)
         self.gamma = self.posterior(x, encoded)
-        if labelled is not None:
-            self.gamma[labelled.index] = np.eye(self.clusters, dtype=np.float32)[labelled.y]
+        self.keep_crisp(labelled)
         if self.cfg.method != "clustergan":
             self.omega.assign(self.gamma.mean(axis=0))  # the closed-form M-step of ω
         self.iteration += 1
@@ -94,16 +93,22 @@ class DnnMm(Method):
                     moved=float(np.mean(before != self.gamma.argmax(axis=1))) if self.iteration > 1 else 1.0)
         return Iteration(logs, assign)
 
+    def keep_crisp(self, labelled) -> None:
+        """Eq. 13: a labelled sample's membership is its class."""
+        if labelled is not None:
+            self.gamma[labelled.index] = np.eye(self.clusters, dtype=np.float32)[labelled.y]
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        return self.encoder.predict(x, batch_size=500, verbose=0)
+
     def describe_logs(self, logs: dict) -> str:
         losses = " ".join(f"{k}={logs[k]:.4f}" for k in ("d_loss", "g_loss", "likelihood", "consistency"))
         return f"ω min={logs['omega_min']:.3f} max={logs['omega_max']:.3f} moved={logs['moved']:.3f} | {losses}"
 
     def posterior(self, x: np.ndarray, encoded: np.ndarray | None = None) -> np.ndarray:
         """[N, K]: γ of Eq. 3 (DNN-MM), softmax z_c (ClusterGAN); ``encoded``: E(x) when already computed."""
-        if encoded is None:
-            encoded = self.encoder.predict(x, batch_size=500, verbose=0)
-        log_omega = tf.math.log(tf.maximum(self.omega, 1e-12))
-        return self.prior.posterior(tf.constant(encoded), log_omega).numpy().astype(np.float32)
+        encoded = self.encode(x) if encoded is None else encoded
+        return self.prior.posterior(tf.constant(encoded), log_weights(self.omega)).numpy().astype(np.float32)
 
     def state(self) -> dict:
         return {"gamma": self.gamma, "omega": self.omega.numpy(), "iteration": np.int64(self.iteration)}
@@ -125,20 +130,18 @@ class DnnMm(Method):
 
     def embed(self, x: np.ndarray) -> np.ndarray:
         """E(x) (DNN-MM's latent point; ClusterGAN's [z_n, softmax z_c]): embedding.npy and its t-SNE."""
-        encoded = self.encoder.predict(x, batch_size=500, verbose=0)
-        return np.asarray(self.prior.embedding(tf.constant(encoded)), np.float32)
+        return np.asarray(self.prior.embedding(tf.constant(self.encode(x))), np.float32)
 
     def endpoints(self) -> tuple[list, dict]:
         """``assign(images)`` → γ as ``probabilities`` and ``cluster``; ``generate(noise, cluster)`` → images of
         component ``cluster`` (noise N(0, I) of size ``noise_dim``; ids outside [0, K) are an error);
         ``embed(images)`` → E(x) as ``embedding``."""
         k, shape, prior = self.clusters, self.shape, self.prior
-        generator, encoder, omega = self.generator, self.encoder, tf.constant(self.omega.numpy())
+        generator, encoder, log_omega = self.generator, self.encoder, tf.constant(log_weights(self.omega))
 
         @tf.function(input_signature=[tf.TensorSpec((None,) + shape, tf.float32, name="images")])
         def assign(images):
-            probs = prior.posterior(tf.cast(encoder(images, training=False), tf.float32),
-                                    tf.math.log(tf.maximum(omega, 1e-12)))
+            probs = prior.posterior(tf.cast(encoder(images, training=False), tf.float32), log_omega)
             return {"probabilities": probs, "cluster": tf.argmax(probs, axis=-1)}
 
         @tf.function(input_signature=[tf.TensorSpec((None, prior.noise_dim), tf.float32, name="noise"),

@@ -16,18 +16,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from gan_em_tf.dnnmm.priors import log_weights
+from gan_em_tf.losses import gradient_penalty
 from gan_em_tf.training import Phase, global_batch, global_mean
-
-
-def gradient_penalty(critic, real, fake, mix):
-    """Per sample: (‖∇_x̂ f(x̂)‖₂ − 1)² at x̂ = mix · real + (1 − mix) · fake (Gulrajani et al.)."""
-    shape = [-1] + [1] * (len(real.shape) - 1)
-    between = tf.reshape(mix, shape) * real + (1.0 - tf.reshape(mix, shape)) * fake
-    with tf.GradientTape() as tape:
-        tape.watch(between)
-        scores = critic(between, training=True)
-    grads = tf.reshape(tape.gradient(scores, between), [tf.shape(real)[0], -1])
-    return tf.square(tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-12) - 1.0)
 
 
 class MinMaxStep(Phase):
@@ -55,12 +46,17 @@ class MinMaxStep(Phase):
         omega = tf.cast(self.omega, tf.float32)
         return tf.gather(omega, k) * tf.cast(tf.shape(omega)[0], tf.float32)
 
-    def gan_terms(self, real_logits, fake_logits):
-        """Per sample: (ℓ_real, ℓ_fake, ℓ_gen)."""
+    def d_terms(self, real_logits, fake_logits):
+        """Per sample, D's (ℓ_real, ℓ_fake)."""
         real, fake = tf.cast(real_logits, tf.float32), tf.cast(fake_logits, tf.float32)
         if self.t.critic == "gp":
-            return -real, fake, -fake
-        return tf.nn.softplus(-real), tf.nn.softplus(fake), tf.nn.softplus(-fake)
+            return -real, fake
+        return tf.nn.softplus(-real), tf.nn.softplus(fake)
+
+    def g_term(self, fake_logits):
+        """Per generated sample, G's ℓ_gen: −log D(G(y)) (bce) or −f(G(y)) (gp)."""
+        fake = tf.cast(fake_logits, tf.float32)
+        return -fake if self.t.critic == "gp" else tf.nn.softplus(-fake)
 
     def d_update(self, x, k, noise, mix):
         t, batch = self.t, global_batch(x)
@@ -68,18 +64,18 @@ class MinMaxStep(Phase):
         w = self.weights_of(k)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            real_loss, fake_loss, _ = self.gan_terms(self.discriminator(x, training=True),
-                                                     self.discriminator(fake, training=True))
+            real_loss, fake_loss = self.d_terms(self.discriminator(x, training=True),
+                                                self.discriminator(fake, training=True))
             per = t.gan_weight * (real_loss + w * fake_loss)
             if t.critic == "gp":
-                per = per + t.gp_weight * gradient_penalty(self.discriminator, x, tf.cast(fake, x.dtype), mix)
+                per = per + t.gp_weight * gradient_penalty(self.discriminator, x, fake, mix)
             loss = global_mean(per, batch)
         self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
 
     def ge_update(self, x, gamma, labelled, k, noise):
         t, batch = self.t, global_batch(x)
-        log_omega = tf.math.log(tf.maximum(tf.cast(self.omega, tf.float32), 1e-12))
+        log_omega = log_weights(self.omega)
         w = self.weights_of(k)
         variables = self.generator.trainable_variables + self.encoder.trainable_variables
         with tf.GradientTape() as tape:
@@ -88,8 +84,7 @@ class MinMaxStep(Phase):
             real_term = global_mean(self.prior.real_term(self.encoder(x, training=True), gamma, labelled,
                                                          log_omega), batch)
             consistency = global_mean(w * self.prior.consistency(y, k, self.encoder(fake, training=True)), batch)
-            _, _, gen = self.gan_terms(tf.zeros([tf.shape(x)[0]]), self.discriminator(fake, training=True))
-            g_loss = global_mean(w * gen, batch)
+            g_loss = global_mean(w * self.g_term(self.discriminator(fake, training=True)), batch)
             loss = -real_term + t.consistency * consistency + t.gan_weight * g_loss
         self.ge_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return g_loss, real_term, consistency

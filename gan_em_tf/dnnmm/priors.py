@@ -11,6 +11,11 @@ import numpy as np
 import tensorflow as tf
 
 
+def log_weights(omega):
+    """log ω, with empty components at log 1e-12 rather than −∞."""
+    return tf.math.log(tf.maximum(tf.cast(omega, tf.float32), 1e-12))
+
+
 class GaussianMixture:
     """DNN-MM's latent PDF P(Y) = Σ_k ω_k N(μ_k, I) (slides, Eq. 1–3), means fixed at (separation / √2) · e_k."""
 
