@@ -218,7 +218,8 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
     r = c.add_argument_group("advanced: runtime")
     r.add_argument("--strategy", default="auto", choices=STRATEGIES,
                    help="auto: MirroredStrategy when more than one GPU is visible (default); mirrored: always; "
-                        "default: one device")
+                        "multi-worker: one of the workers in TF_CONFIG (start every worker with the same flags; "
+                        "the first writes --out); default: one device")
     r.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
                    help="compile train steps with XLA (default: on; about 1.4x faster on a CPU)")
     r.add_argument("--mixed-precision", action="store_true", help="mixed_bfloat16 policy (GPUs, bf16 CPUs)")
@@ -306,7 +307,10 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
 def cmd_cluster(a) -> int:
     from gan_em_tf import rundir
 
-    rundir.check_not_in_use(a.out)  # before --overwrite or --resume touch it
+    if a.strategy == "multi-worker":
+        _join_workers(a)
+    else:
+        rundir.check_not_in_use(a.out)  # before --overwrite or --resume touch it
     if not (a.resume or a.branch_from):
         _refuse_foreign(a)
     if not a.branch_from:
@@ -325,6 +329,22 @@ def cmd_cluster(a) -> int:
         if rundir.completed_iterations(a.out) == rundir.checkpoint_iteration(ckpt):
             shutil.rmtree(a.out, ignore_errors=True)  # nothing trained yet: leave no half-made branch behind
         raise
+
+
+def _join_workers(a) -> None:
+    """Start ``--strategy multi-worker`` before anything runs on TensorFlow (which it requires): blocks until
+    every worker of TF_CONFIG has joined. Only the chief checks --out; the others write elsewhere."""
+    from gan_em_tf import rundir
+
+    if a.branch_from:
+        raise UserError("--branch-from makes the run folder on one process; branch without --strategy multi-worker, "
+                        "then continue it with --resume --strategy multi-worker")
+    tf_startup.import_tensorflow()
+    from gan_em_tf import distribute
+
+    distribute.start()
+    if distribute.is_chief():
+        rundir.check_not_in_use(a.out)
 
 
 def _refuse_foreign(a) -> None:
@@ -418,14 +438,14 @@ def _cluster(a, resume: bool, overwrite: bool) -> int:
     else:
         cfg, dataset = _new_config(a)
     methods.module(cfg.method, "checks").validate(cfg, dataset)  # before TensorFlow starts or --out is touched
-    if not resume:
-        rundir.prepare(a.out, overwrite=overwrite, resume=False)
     tf_startup.import_tensorflow()
-    heldout = data_lib.load_heldout(cfg.data) if cfg.semi_supervised else None
-    from gan_em_tf import runner
+    from gan_em_tf import distribute, runner
 
-    with rundir.lock(a.out):
-        summary = runner.run(cfg, a.out, resume=resume, dataset=dataset, export_model=not a.no_export,
+    if not resume and distribute.is_chief():
+        rundir.prepare(a.out, overwrite=overwrite, resume=False)
+    heldout = data_lib.load_heldout(cfg.data) if cfg.semi_supervised else None
+    with distribute.worker_out(a.out, resume) as out, rundir.lock(out), distribute.worker_lost_is_an_error():
+        summary = runner.run(cfg, out, resume=resume, dataset=dataset, export_model=not a.no_export,
                              tensorboard=not a.no_tensorboard, heldout=heldout,
                              stop_requested=lambda: bool(_stopped_by),
                              log=(lambda *_: None) if cfg.runtime.verbose == 0 else (lambda m: print(m, flush=True)))

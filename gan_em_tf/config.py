@@ -15,7 +15,7 @@ from gan_em_tf import methods
 from gan_em_tf.configio import from_dict_strict
 from gan_em_tf.errors import UserError
 
-STRATEGIES = ("auto", "mirrored", "default")
+STRATEGIES = ("auto", "mirrored", "multi-worker", "default")
 SUPERVISION_CHECK = 20  # labelled-set steps between two checks of the E-net's error on them (§5.3)
 # gan-em baseline --method labels-only: steps and Adam rate. GAN-EM's own E-net rate (authors: 6e-5)
 # under-trains the E-net on labels alone: MNIST-test, 1000 labels, seed 0, 3000 steps, error 7.8 % (6e-5),
@@ -110,7 +110,7 @@ class SupervisionConfig:
 class RuntimeConfig:
     """How to run: devices, compilation, seeds, output."""
 
-    strategy: str = "auto"  # auto | mirrored | default
+    strategy: str = "auto"  # auto | mirrored | multi-worker | default
     jit_compile: bool = True  # XLA: about 1.4x faster per step on a CPU
     mixed_precision: bool = False
     seed: int = 0

@@ -17,7 +17,7 @@ import numpy as np
 from gan_em_tf import data as data_lib
 from gan_em_tf import embedding, export, methods, metrics, plots, rundir
 from gan_em_tf.config import RunConfig
-from gan_em_tf.distribute import make_strategy
+from gan_em_tf.distribute import make_strategy, xla_supported
 from gan_em_tf.scoring import Task
 from gan_em_tf.tensorboard import Board
 from gan_em_tf.training import runtime_scope
@@ -47,6 +47,9 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
     ds = dataset if dataset is not None else data_lib.load(cfg.data)
     methods.module(cfg.method, "checks").validate(cfg, ds)
     task = Task(cfg, ds, heldout)
+    if cfg.runtime.jit_compile and not xla_supported(cfg.runtime.strategy):
+        cfg.runtime.jit_compile = False
+        log("XLA off: TensorFlow has no XLA collectives for CPUs, which --strategy multi-worker needs here")
     with runtime_scope(cfg.runtime):
         method = build(cfg, ds.shape, len(ds))
         rows: list[dict] = []

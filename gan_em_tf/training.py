@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from gan_em_tf.errors import UserError
@@ -27,7 +28,11 @@ def global_batch(replica_batch: tf.Tensor):
 
 
 class Phase(keras.Model):
-    """One training phase: trackers named like the logged keys, listed in ``metrics``."""
+    """One training phase: trackers named like the logged keys, listed in ``metrics``.
+
+    ``fit`` takes a ``tf.data.Dataset`` of global batches; under a multi-worker strategy each worker keeps its
+    share of every batch (sharding by data: the in-memory datasets here have no files to split).
+    """
 
     def __init__(self, tracker_names, **kwargs):
         super().__init__(**kwargs)
@@ -38,12 +43,28 @@ class Phase(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
+    def fit(self, x=None, *args, **kwargs):
+        if isinstance(x, tf.data.Dataset):
+            options = tf.data.Options()
+            options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+            x = x.with_options(options)
+        return super().fit(x, *args, **kwargs)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Nothing to build: a phase holds built networks and builds its optimizers itself. (Keras 3's own
+        version averages a sample batch across replicas, which fails under MultiWorkerMirroredStrategy:
+        keras-team/keras#20585.)"""
+
     def log(self, **values):
-        """Update the trackers with replica-local values scaled back to global means; returns the epoch means."""
+        """Update the trackers with replica-local values scaled back to global means; returns the epoch means.
+
+        Under a multi-worker strategy each mean is returned as a 1-vector: Keras 3 averages the logs of the
+        replicas along axis 0 there, which a scalar does not have (:func:`last_epoch` reads either form)."""
         r = float(num_replicas())
         for name, value in values.items():
             self.trackers[name].update_state(value * r)
-        return {n: t.result() for n, t in self.trackers.items()}
+        shape = [1] if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy) else []
+        return {n: tf.reshape(t.result(), shape) for n, t in self.trackers.items()}
 
 
 def make_optimizer(kind: str, lr: float, beta1: float = 0.5):
@@ -57,7 +78,7 @@ def make_optimizer(kind: str, lr: float, beta1: float = 0.5):
 
 def last_epoch(history) -> dict:
     """The last epoch's value of every logged key of a ``fit`` History."""
-    return {k: float(v[-1]) for k, v in history.history.items()}
+    return {k: float(np.ravel(v[-1])[0]) for k, v in history.history.items()}
 
 
 @contextlib.contextmanager
