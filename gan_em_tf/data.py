@@ -120,7 +120,8 @@ def load_idx_dir(data_dir: str, split: str, name: str = "mnist") -> Dataset:
     if not xs:
         wanted = " or ".join(f"{IDX_PREFIX[p]}-images-idx3-ubyte[.gz]" for p in parts)
         raise UserError(f"no {wanted} in --data-dir {data_dir}; point --data-dir at the IDX files or use --split")
-    x = np.concatenate(xs).astype(np.float32)[..., None] / 255.0
+    x = np.concatenate(xs).astype(np.float32)[..., None]
+    x /= 255.0  # in place: no second float copy of the images
     y = np.concatenate(ys).astype(np.int64) if len(ys) == len(xs) else None
     return Dataset(name, x, y)
 
@@ -177,15 +178,33 @@ def load_tfds(name: str, split: str, data_dir: str | None = None, image_size: in
         except Exception as e:
             raise UserError(f"tfds could not download {name} ({type(e).__name__}); {hint}") from None
     tf_ds = tf_ds.map(_tfds_preprocess(name, image_size), num_parallel_calls=tf.data.AUTOTUNE)
-    # batch(-1)/batch_size=-1 aborts under tfds.testing.mock_data: concatenate 4096-batches instead
-    batches = list(tfds.as_numpy(tf_ds.batch(4096)))
-    x = np.concatenate([b[0] for b in batches]).astype(np.float32)
+    x, labels = _fill(tfds.as_numpy(tf_ds.batch(4096)), int(tf_ds.cardinality()))
     if x.ndim == 3:
         x = x[..., None]
     if name == "celeb_a":
-        attrs = {k: np.concatenate([b[1][k] for b in batches]).astype(np.int64) for k in sorted(batches[0][1])}
-        return Dataset(name, x, None, attrs)
-    return Dataset(name, x, np.concatenate([b[1] for b in batches]).astype(np.int64))
+        return Dataset(name, x, None, {k: v.astype(np.int64) for k, v in sorted(labels.items())})
+    return Dataset(name, x, labels.astype(np.int64))
+
+
+def _fill(batches, n: int) -> tuple[np.ndarray, object]:
+    """(images, labels) of a stream of (image batch, label batch or dict of them) batches. With the number of
+    samples ``n`` known (≥ 0), the images go straight into one array (memory: the images once and one batch;
+    joining a list of batches would hold them twice, e.g. 2 × 10 GB for CelebA at 64×64); the labels are small."""
+    x, labels, at = None, [], 0
+    parts = []
+    for images, label in batches:  # batch(-1) aborts under tfds.testing.mock_data: 4096-batches instead
+        if n < 0:
+            parts.append(images)
+        else:
+            if x is None:
+                x = np.empty((n,) + images.shape[1:], np.float32)
+            x[at:at + len(images)] = images
+            at += len(images)
+        labels.append(label)
+    x = np.concatenate(parts).astype(np.float32, copy=False) if n < 0 else x[:at]
+    if isinstance(labels[0], dict):
+        return x, {k: np.concatenate([b[k] for b in labels]) for k in labels[0]}
+    return x, np.concatenate(labels)
 
 
 def labelled_indices(y: np.ndarray, n_labels: int, seed: int) -> np.ndarray:
@@ -397,28 +416,40 @@ def load_heldout(cfg) -> Dataset | None:
 
 
 # ----------------------------------------------------------------------------- pipelines
+def hold(x: np.ndarray):
+    """The training samples as one host tensor, made once per run: every EM iteration's input pipeline gathers
+    its batches from it and the E-steps predict on it, instead of each converting (copying) the array anew."""
+    import tensorflow as tf
+
+    with tf.device("/cpu:0"):
+        return tf.identity(x)  # one copy; tf.constant / convert_to_tensor of an array briefly make two (measured)
+
+
 def real_batches(x, w, batch_size: int, seed: int, epoch_seed: int, noise_dim: int, clusters: int,
                  epochs: int = 1):
     """M-step input: dicts {x_real, w, z, c} per batch for ``epochs`` passes (Eq. 1-2).
 
     Real images and their soft labels w are shuffled together (a new order
-    each pass); the noise z ~ U[0, 1) and the fake classes c ~ U{0..K-1} are
+    each pass): the pipeline shuffles sample indices and gathers the batches
+    from ``x`` (an array, or the tensor of :func:`hold`), so it holds no copy
+    of the data. The noise z ~ U[0, 1) and the fake classes c ~ U{0..K-1} are
     drawn inside the pipeline from stateless seeds (seed, epoch_seed, step),
     so a global batch is the same whatever the number of replicas it is split
     across, and a resumed run redraws exactly the same noise.
     """
     import tensorflow as tf
 
-    n = x.shape[0]
-    ds = tf.data.Dataset.from_tensor_slices((x, w.astype(np.float32)))
+    images, weights = tf.convert_to_tensor(x), tf.constant(w, tf.float32)
+    n = int(images.shape[0])
+    ds = tf.data.Dataset.range(n)
     ds = ds.shuffle(n, seed=seed * 1_000_003 + epoch_seed, reshuffle_each_iteration=True).repeat(epochs)
     ds = ds.batch(batch_size, drop_remainder=True).enumerate()
 
-    def add_noise(i, xw):
+    def add_noise(i, index):
         s = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch_seed, tf.int64) * 1_000_000 + i])
         z = tf.random.stateless_uniform([batch_size, noise_dim], seed=s, dtype=tf.float32)
         c = tf.random.stateless_uniform([batch_size], seed=s + 1, maxval=clusters, dtype=tf.int64)
-        return {"x_real": xw[0], "w": xw[1], "z": z, "c": c}
+        return {"x_real": tf.gather(images, index), "w": tf.gather(weights, index), "z": z, "c": c}
 
     return ds.map(add_noise, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 

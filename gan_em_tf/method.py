@@ -37,9 +37,10 @@ class Method:
         """The coming EM iteration in a few words, for its first log line."""
         raise NotImplementedError
 
-    def em_iteration(self, x: np.ndarray, verbose: int, labelled=None) -> Iteration:
-        """Train one EM iteration on ``x`` (``labelled``: a semi-supervised run's
-        :class:`~gan_em_tf.scoring.Labelled`)."""
+    def em_iteration(self, x, verbose: int, labelled=None) -> Iteration:
+        """Train one EM iteration on ``x``, the training samples as the runner holds them (one host tensor,
+        :func:`gan_em_tf.data.hold`; gather from it rather than converting it) (``labelled``: a semi-supervised
+        run's :class:`~gan_em_tf.scoring.Labelled`)."""
         raise NotImplementedError
 
     def describe_logs(self, logs: dict) -> str:

@@ -63,6 +63,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
             method.start(ds.x)
             rundir.write_json(os.path.join(run_dir, rundir.DATA_INFO),
                               {"name": ds.name, "shape": list(ds.shape), "n_samples": len(ds)})
+        images = data_lib.hold(ds.x)  # the methods' pipelines and predictions read this one copy
         start = time.time() - sum(r["seconds"] for r in rows)
         total, verbose = cfg.schedule.iterations, cfg.runtime.verbose
         board = Board(run_dir) if tensorboard else None
@@ -71,7 +72,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
                 t0 = time.time()
                 if verbose:
                     log(f"EM iteration {method.iteration + 1}/{total}: {method.describe_next()}")
-                result = method.em_iteration(ds.x, verbose=1 if verbose > 1 else 0, labelled=task.labelled)
+                result = method.em_iteration(images, verbose=1 if verbose > 1 else 0, labelled=task.labelled)
                 scores = task.scores(method, ds, result.assign)
                 row = {"iteration": method.iteration, **{k: v for k, v in scores.items() if isinstance(v, float)},
                        **result.logs, "clusters_used": metrics.clusters_used(result.assign),
@@ -88,7 +89,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         finally:
             if board is not None:
                 board.close()
-        return finish(method, ds, rows, run_dir, time.time() - start, task, export_model)
+        return finish(method, ds, rows, run_dir, time.time() - start, task, export_model, images)
 
 
 def log_line(method, total: int, row: dict, majority: bool = False) -> str:
@@ -100,10 +101,13 @@ def log_line(method, total: int, row: dict, majority: bool = False) -> str:
     return f"[EM {row['iteration']}/{total}] {scores} | {method.describe_logs(row)} | {row['seconds']:.1f}s"
 
 
-def finish(method, ds, rows: list[dict], run_dir: str, seconds: float, task: Task, export_model: bool = True) -> dict:
-    """Write summary.json, assignments.npy, samples.png, convergence.png, [embedding.*] and saved_model/."""
+def finish(method, ds, rows: list[dict], run_dir: str, seconds: float, task: Task, export_model: bool = True,
+           images=None) -> dict:
+    """Write summary.json, assignments.npy, samples.png, convergence.png, [embedding.*] and saved_model/.
+    ``images``: ``ds.x`` as :func:`gan_em_tf.data.hold` holds it (default: made here)."""
     cfg = method.cfg
-    assign = method.posterior(ds.x).argmax(axis=1)  # what the exported assign endpoint gives
+    images = data_lib.hold(ds.x) if images is None else images
+    assign = method.posterior(images).argmax(axis=1)  # what the exported assign endpoint gives
     np.save(os.path.join(run_dir, "assignments.npy"), assign)
     summary = {"method": cfg.method, "recipe": cfg.recipe_name, "task": task.name, "clusters": cfg.clusters,
                "n_samples": len(ds), "seconds": round(seconds, 1), "seed": cfg.runtime.seed, "dataset": ds.name,
@@ -116,7 +120,7 @@ def finish(method, ds, rows: list[dict], run_dir: str, seconds: float, task: Tas
     elif ds.y is not None:
         summary["per_cluster"] = metrics.per_cluster(ds.y, assign, cfg.clusters)
     title = f"{cfg.method} {ds.name} K={cfg.clusters} seed={cfg.runtime.seed}"
-    features = method.embed(ds.x)
+    features = method.embed(images)
     if features is not None:
         summary.update(write_embedding(features, ds, run_dir, title, cfg.runtime.seed))
     rundir.write_json(os.path.join(run_dir, "summary.json"), summary)

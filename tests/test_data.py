@@ -127,6 +127,15 @@ def test_pipelines_are_replica_independent_and_reproducible():
         for key in ("x_real", "w", "z", "c"):
             np.testing.assert_array_equal(u[key].numpy(), v[key].numpy())
     assert not np.allclose(a[0]["z"].numpy(), a[4]["z"].numpy())  # fresh noise in the second pass
+    # the pipeline gathers by shuffled indices from the held tensor: each image keeps its own w, and each
+    # pass draws every sample once (a new order each pass)
+    x = np.arange(20, dtype=np.float32).reshape(20, 1, 1, 1) * np.ones((1, 8, 8, 1), np.float32)
+    w = np.stack([np.arange(20), -np.arange(20), np.zeros(20)], axis=1).astype(np.float32)
+    batches = list(data.real_batches(data.hold(x), w, 5, 1, 2, 4, 3, epochs=2))
+    for batch in batches:
+        np.testing.assert_array_equal(batch["w"].numpy()[:, 0], batch["x_real"].numpy()[:, 0, 0, 0])
+    drawn = np.concatenate([b["x_real"].numpy()[:, 0, 0, 0] for b in batches])
+    assert sorted(drawn[:20]) == sorted(drawn[20:]) == list(range(20)) and list(drawn[:20]) != list(drawn[20:])
     batch = next(iter(data.noise_batches(6, 1, 0, 0, 4, [0.5, 0.5, 0.0], balanced=True)))
     assert list(batch["c"].numpy()) == [0, 1, 2, 0, 1, 2] and batch["z"].shape == (6, 4)
     batch = next(iter(data.noise_batches(400, 1, 0, 0, 4, [0.5, 0.5, 0.0])))

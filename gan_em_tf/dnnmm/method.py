@@ -181,7 +181,7 @@ def m_step_batches(x: np.ndarray, gamma: np.ndarray, labelled: np.ndarray, steps
     need = steps * critic_steps * batch
     order = np.concatenate([rng.permutation(len(x)) for _ in range(-(-need // len(x)))])[:need]
     index = order.reshape(steps, batch, critic_steps)
-    images, memberships, flags = tf.constant(x), tf.constant(gamma), tf.constant(labelled)
+    images, memberships, flags = tf.convert_to_tensor(x), tf.constant(gamma), tf.constant(labelled)
 
     def draw(i, idx):
         s = tf.stack([tf.cast(seed, tf.int64) + 104729, tf.cast(iteration, tf.int64) * 1_000_000 + i])

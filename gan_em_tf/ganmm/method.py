@@ -231,7 +231,7 @@ def pair_batches(x: np.ndarray, sets: list[np.ndarray], steps: int, batch: int, 
         columns.append(order.reshape(steps, critic_steps, batch).transpose(0, 2, 1))  # [steps, B, c]
     index = np.stack(columns, axis=2)  # [steps, B, P, c]
     pairs = len(sets)
-    images = tf.constant(x)
+    images = tf.convert_to_tensor(x)
 
     def draw(i, idx):
         s = tf.stack([tf.cast(seed, tf.int64), tf.cast(iteration, tf.int64) * 1_000_000 + i])
