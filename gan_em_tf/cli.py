@@ -174,9 +174,10 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
                         "E-step, §5.3; DNN-MM gives them crisp memberships, Eq. 13); scored as a classifier on the "
                         "test split with --split train, else on the unlabelled rest. Needs --clusters = number of "
                         "classes (default: 0)")
-    g.add_argument("--embed-dim", type=int, default=0, metavar="k",
+    g.add_argument("--embed-dim", type=int, default=0, metavar="k",  # GAN-EM's alone: the others refuse it (checks)
                    help="k > 0: layer r of k units before the E-net's output (§5.4); writes embedding.npy, "
-                        "embedding.png (t-SNE for k > 2) and an 'embed' SavedModel endpoint (default: 0)")
+                        "embedding.png (t-SNE for k > 2) and an 'embed' SavedModel endpoint (default: 0)"
+                        if method == methods.DEFAULT else argparse.SUPPRESS)
     schedule_and_training, supervision = _method_flags(method)
     for flag in schedule_and_training[:1]:  # --iterations is an everyday flag
         flag.add_to(g)
