@@ -12,6 +12,7 @@ others write into a temporary folder of their own that is deleted when they end 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -104,8 +105,6 @@ def worker_out(run_dir: str, resume: bool):
     if is_chief():
         yield run_dir
         return
-    import hashlib
-
     from gan_em_tf import rundir
 
     tag = hashlib.sha1(os.path.abspath(run_dir).encode()).hexdigest()[:12]
