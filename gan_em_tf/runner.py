@@ -47,11 +47,8 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
     ds = dataset if dataset is not None else data_lib.load(cfg.data)
     methods.module(cfg.method, "checks").validate(cfg, ds)
     task = Task(cfg, ds, heldout)
-    if cfg.runtime.jit_compile and not xla_supported(cfg.runtime.strategy):
-        cfg.runtime.jit_compile = False
-        log("XLA off: TensorFlow has no XLA collectives for CPUs, which --strategy multi-worker needs here")
     with runtime_scope(cfg.runtime):
-        method = build(cfg, ds.shape, len(ds))
+        method = build(_without_xla(cfg, log) if not xla_supported(cfg.runtime.strategy) else cfg, ds.shape, len(ds))
         rows: list[dict] = []
         ckpt = rundir.latest_checkpoint(run_dir) if resume else None
         rundir.write_json(os.path.join(run_dir, "config.json"), cfg.to_dict())  # a resume may have changed it
@@ -89,7 +86,19 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
         finally:
             if board is not None:
                 board.close()
-        return finish(method, ds, rows, run_dir, time.time() - start, task, export_model, images)
+        return finish(method, ds, images, rows, run_dir, time.time() - start, task, export_model)
+
+
+def _without_xla(cfg: RunConfig, log) -> RunConfig:
+    """A copy of ``cfg`` that builds its steps without XLA (config.json keeps the run's own choice, so a later
+    resume on one process compiles again)."""
+    import copy
+
+    if cfg.runtime.jit_compile:
+        log("XLA off: TensorFlow has no XLA collectives for CPUs, which --strategy multi-worker needs here")
+    built = copy.deepcopy(cfg)
+    built.runtime.jit_compile = False
+    return built
 
 
 def log_line(method, total: int, row: dict, majority: bool = False) -> str:
@@ -101,12 +110,11 @@ def log_line(method, total: int, row: dict, majority: bool = False) -> str:
     return f"[EM {row['iteration']}/{total}] {scores} | {method.describe_logs(row)} | {row['seconds']:.1f}s"
 
 
-def finish(method, ds, rows: list[dict], run_dir: str, seconds: float, task: Task, export_model: bool = True,
-           images=None) -> dict:
+def finish(method, ds, images, rows: list[dict], run_dir: str, seconds: float, task: Task,
+           export_model: bool = True) -> dict:
     """Write summary.json, assignments.npy, samples.png, convergence.png, [embedding.*] and saved_model/.
-    ``images``: ``ds.x`` as :func:`gan_em_tf.data.hold` holds it (default: made here)."""
+    ``images``: ``ds.x`` as :func:`gan_em_tf.data.hold` holds it."""
     cfg = method.cfg
-    images = data_lib.hold(ds.x) if images is None else images
     assign = method.posterior(images).argmax(axis=1)  # what the exported assign endpoint gives
     np.save(os.path.join(run_dir, "assignments.npy"), assign)
     summary = {"method": cfg.method, "recipe": cfg.recipe_name, "task": task.name, "clusters": cfg.clusters,
