@@ -16,3 +16,11 @@ def conv_stages(shape: tuple) -> int:
 def uses_conv(shape: tuple) -> bool:
     """Convolutional nets for images with both sides ≥ 16 and divisible by 2^stages; MLPs otherwise."""
     return conv_stages(shape) > 0
+
+
+def compiles_with_xla(shape: tuple, requested: bool) -> bool:
+    """Whether a method compiles its phases for ``shape`` with XLA: as requested (``--xla``/``--no-xla``) for
+    MLP networks; never for convolutional ones, whose XLA CPU kernels run slower than TensorFlow's oneDNN
+    kernels (GAN-EM's 28×28 M-step 3.5 against 4.4 steps/s, E-step 3.4 against 4.9; GANMM's about 6× slower:
+    paper_repro/RESULTS.md, Speed)."""
+    return requested and not uses_conv(shape)

@@ -24,7 +24,7 @@ import tensorflow as tf
 from gan_em_tf import metrics
 from gan_em_tf.config import DEC_STEPS
 from gan_em_tf.losses import global_mean
-from gan_em_tf.training import Phase, global_batch
+from gan_em_tf.training import Phase, global_batch, make_optimizer
 
 LAYERS = (500, 500, 2000)
 CODE = 10
@@ -121,7 +121,7 @@ def train_autoencoder(x: np.ndarray, epochs: int, seed: int, batch_size: int = 2
     """The stacked autoencoder trained on ``x`` [N, d] (flattened) for ``epochs`` passes with Adam."""
     keras.utils.set_random_seed(seed)
     model = Autoencoder(x.shape[1])
-    model.compile(keras.optimizers.Adam(lr))
+    model.compile(make_optimizer("adam", lr, beta1=0.9))
     ds = tf.data.Dataset.from_tensor_slices(x).shuffle(len(x), seed=seed).batch(batch_size, drop_remainder=True)
     model.fit(ds.prefetch(tf.data.AUTOTUNE), epochs=epochs, verbose=verbose, shuffle=False)  # shuffled above
     return model

@@ -67,10 +67,39 @@ class Phase(keras.Model):
         return {n: tf.reshape(t.result(), shape) for n, t in self.trackers.items()}
 
 
-def make_optimizer(kind: str, lr: float, beta1: float = 0.5):
-    """Adam (β = (beta1, 0.999)) or RMSprop at ``lr``."""
+class FusedAdam(keras.optimizers.Adam):
+    """``keras.optimizers.Adam`` whose update is TensorFlow's fused kernel (``ResourceApplyAdam``).
+
+    Keras 3 updates each variable with separate element-wise ops (m, v and the variable each read and written
+    by their own kernels, with temporaries between them); without XLA that cost the authors' 28×28 M-step
+    41 ms of its 239 (paper_repro/RESULTS.md, Speed). The fused kernel makes one pass over the variable, m, v
+    and the gradient. The same rule (m ← β1 m + (1 − β1) g, v ← β2 v + (1 − β2) g², θ ← θ − α m / (√v + ε),
+    α = lr √(1 − β2^t) / (1 − β1^t)), the same slot variables, so checkpoints of either load into the other.
+    AMSGrad and sparse gradients take the Keras path."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.amsgrad or isinstance(gradient, tf.IndexedSlices):
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        index = self._get_variable_index(variable)
+        tf.raw_ops.ResourceApplyAdam(
+            var=_handle(variable), m=_handle(self._momentums[index]), v=_handle(self._velocities[index]),
+            beta1_power=tf.pow(beta_1, step), beta2_power=tf.pow(beta_2, step),
+            lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2, epsilon=tf.cast(self.epsilon, dtype),
+            grad=tf.cast(gradient, dtype), use_locking=False)
+
+
+def _handle(variable):
+    """The resource handle of a Keras or TensorFlow variable (of this replica's copy when mirrored)."""
+    return (variable.value if isinstance(variable, keras.Variable) else variable).handle
+
+
+def make_optimizer(kind: str, lr: float, beta1: float = 0.5, beta2: float = 0.999):
+    """Adam (β = (beta1, beta2), fused: :class:`FusedAdam`) or RMSprop at ``lr``."""
     if kind == "adam":
-        return keras.optimizers.Adam(lr, beta_1=beta1, beta_2=0.999)
+        return FusedAdam(lr, beta_1=beta1, beta_2=beta2)
     if kind == "rmsprop":
         return keras.optimizers.RMSprop(lr)
     raise UserError(f"unknown optimizer {kind!r}; use adam or rmsprop")

@@ -27,12 +27,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_em_tf.architecture import uses_conv
+from gan_em_tf.architecture import compiles_with_xla
 from gan_em_tf.dnnmm import networks
 from gan_em_tf.dnnmm.models import MinMaxStep
 from gan_em_tf.dnnmm.priors import ClusterGanPrior, GaussianMixture, log_weights
 from gan_em_tf.method import Iteration, Method
-from gan_em_tf.training import last_epoch
+from gan_em_tf.training import last_epoch, make_optimizer
 
 
 def build(cfg, shape: tuple, n_samples: int, strategy) -> "DnnMm":
@@ -55,14 +55,13 @@ class DnnMm(Method):
         self.prior = make_prior(cfg)
         keras.utils.set_random_seed(cfg.runtime.seed)
         sync = strategy.num_replicas_in_sync > 1
-        # XLA's CPU compiler runs convolutions several times slower than TensorFlow's kernels (RESULTS.md, Speed)
-        xla = cfg.runtime.jit_compile and not uses_conv(self.shape) and t.critic != "gp"
+        xla = compiles_with_xla(self.shape, cfg.runtime.jit_compile) and t.critic != "gp"
         with strategy.scope():
             self.generator = networks.build_generator(self.shape, self.prior.latent_dim, t.net_width, sync)
             self.encoder = networks.build_encoder(self.shape, self.prior.encoder_outputs, t.net_width)
             self.discriminator = networks.build_discriminator(self.shape, t.net_width)
             self.omega = tf.Variable(np.full(k, 1.0 / k, np.float32), trainable=False, name="omega")
-            self.optimizers = {name: keras.optimizers.Adam(t.lr, beta_1=0.5, beta_2=t.beta_2) for name in ("d", "ge")}
+            self.optimizers = {name: make_optimizer("adam", t.lr, beta1=0.5, beta2=t.beta_2) for name in ("d", "ge")}
             self.step = MinMaxStep(self.generator, self.encoder, self.discriminator, self.prior, t, self.omega)
             self.step.compile(self.optimizers["d"], self.optimizers["ge"], jit_compile=xla)
         self.networks = {"generator": self.generator, "encoder": self.encoder, "discriminator": self.discriminator}

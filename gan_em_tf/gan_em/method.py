@@ -22,6 +22,7 @@ import tensorflow as tf
 from gan_em_tf import data as data_lib
 from gan_em_tf import networks
 from gan_em_tf import recipes
+from gan_em_tf.architecture import compiles_with_xla
 from gan_em_tf.config import SUPERVISION_CHECK, RunConfig
 from gan_em_tf.gan_em.config import TrainConfig
 from gan_em_tf.gan_em.models import EStep, LabelStep, MStep
@@ -47,6 +48,7 @@ class GanEm(Method):
         self.strategy = strategy
         keras.utils.set_random_seed(cfg.runtime.seed)
         sync = strategy.num_replicas_in_sync > 1
+        xla = compiles_with_xla(self.shape, cfg.runtime.jit_compile)
         with strategy.scope():
             self.generator = networks.build_generator(self.shape, k, t.noise_dim, sync_bn=sync, width=t.net_width)
             self.discriminator = networks.build_discriminator(self.shape, k, sync_bn=sync, width=t.net_width)
@@ -55,14 +57,14 @@ class GanEm(Method):
                                "d": make_optimizer(t.optimizer, t.lr_d, t.adam_beta1),
                                "e": make_optimizer(t.optimizer, t.lr_e, t.adam_beta1)}
             self.m_step = MStep(self.generator, self.discriminator, k, t.generator_loss, t.real_unit_weight)
-            self.m_step.compile(self.optimizers["g"], self.optimizers["d"], jit_compile=cfg.runtime.jit_compile)
+            self.m_step.compile(self.optimizers["g"], self.optimizers["d"], jit_compile=xla)
             self.e_step = EStep(self.generator, self.enet, k)
             # --e-augment's affine warp (ImageProjectiveTransformV3) has no XLA kernel, so that E-step runs without
-            self.e_step.compile(self.optimizers["e"], jit_compile=cfg.runtime.jit_compile and not t.e_augment)
+            self.e_step.compile(self.optimizers["e"], jit_compile=xla and not t.e_augment)
             self.label_step = None
             if cfg.semi_supervised:
                 self.label_step = LabelStep(self.enet)
-                self.label_step.compile(self.optimizers["e"], jit_compile=cfg.runtime.jit_compile)
+                self.label_step.compile(self.optimizers["e"], jit_compile=xla)
         self.networks = {"generator": self.generator, "discriminator": self.discriminator, "enet": self.enet}
         self.base_lr = {"g": t.lr_g, "d": t.lr_d, "e": t.lr_e}
         self.moves = PartitionMoves(t.moves, t.growth, k, cfg.schedule.iterations, cfg.runtime.seed)

@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_em_tf import recipes
-from gan_em_tf.architecture import uses_conv
+from gan_em_tf.architecture import compiles_with_xla
 from gan_em_tf.ganmm import networks
 from gan_em_tf.ganmm.config import TrainConfig
 from gan_em_tf.ganmm.models import ClassifierStep, WganStep
@@ -41,9 +41,7 @@ def build(cfg, shape: tuple, n_samples: int, strategy) -> "Ganmm":
 
 def _optimizer(t: TrainConfig):
     """RMSprop at ``lr`` (paper, code), or Adam β = (0.5, 0.9) as WGAN-GP trains."""
-    if t.optimizer == "adam":
-        return keras.optimizers.Adam(t.lr, beta_1=0.5, beta_2=0.9)
-    return make_optimizer(t.optimizer, t.lr)
+    return make_optimizer(t.optimizer, t.lr, beta1=0.5, beta2=0.9)
 
 
 class Ganmm(Method):
@@ -58,9 +56,7 @@ class Ganmm(Method):
         keras.utils.set_random_seed(cfg.runtime.seed)
         sync = strategy.num_replicas_in_sync > 1
         clip = t.clip if t.critic == "clip" else None
-        # XLA's CPU compiler runs the 5×5 convolutions ~6× slower than TensorFlow's own kernels (RESULTS.md,
-        # Speed): convolutional networks are compiled without it
-        xla = cfg.runtime.jit_compile and not uses_conv(self.shape)
+        xla = compiles_with_xla(self.shape, cfg.runtime.jit_compile)
         with strategy.scope():
             self.generators = [networks.build_generator(self.shape, self.noise, t.net_width, sync, f"generator_{i}")
                                for i in range(k)]
