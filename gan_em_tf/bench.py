@@ -7,6 +7,9 @@ callback inside one ``fit``), and (b) a bare loop: a ``tf.function`` calling the
 (GradientTape + optimizer) per batch with no Keras fit machinery. ``keras/bare`` is the ratio.
 The two paths are timed alternately ``repeats`` times and the median of each is reported, so a burst
 of load on a shared machine does not decide the ratio. Random data is used: speed does not depend on it.
+Where the method counts a phase's multiply-adds per image (GAN-EM, from its networks' layers:
+:func:`gan_em_tf.networks.forward_macs`), the table gives the GFLOP/s and their fraction of this machine's
+matrix-multiply rate (:func:`matmul_gflops`).
 """
 from __future__ import annotations
 
@@ -17,12 +20,6 @@ import numpy as np
 import tensorflow as tf
 
 from gan_em_tf import methods
-
-# Multiply-adds per image of one GAN-EM M-step with the 28×28 nets, ×2 FLOP: G forward 13.1 M, D forward on
-# reals, fakes and fakes again 3 × 19.2 M, D backward for its update 2 × 2 × 19.2 M, D backward to its
-# input 19.2 M, G backward 2 × 13.1 M ≈ 193 M MAC (≈ 27 GFLOP at batch 70, as ANCHORS.md's 26.5).
-M_STEP_GFLOP_PER_IMAGE = 2 * 193e6 / 1e9
-
 
 class _StepClock(keras.callbacks.Callback):
     """Times the steps after ``warmup`` inside one ``fit`` call (fit's own setup is not counted)."""
@@ -63,7 +60,7 @@ def run(batch_size: int, e_batch_size: int, steps: int, warmup: int, xla_setting
         results = []
         for xla in xla_settings:
             phases = methods.module(method, "method").bench_phases(batch_size, e_batch_size, steps + warmup, xla)
-            for phase, model, ds, batch, update in phases:
+            for phase, model, ds, batch, update, macs_per_image in phases:
                 step = tf.function(lambda b, u=update: u(**b), jit_compile=xla)  # traced once, reused per repeat
                 keras_runs, bare_runs = [], []
                 for _ in range(repeats):
@@ -74,7 +71,8 @@ def run(batch_size: int, e_batch_size: int, steps: int, warmup: int, xla_setting
                                 "repeats": repeats, "keras_runs": keras_runs, "bare_runs": bare_runs,
                                 "keras_steps_per_s": keras_sps, "bare_steps_per_s": bare_sps,
                                 "keras_images_per_s": keras_sps * batch, "bare_images_per_s": bare_sps * batch,
-                                "keras_over_bare": keras_sps / bare_sps})
+                                "keras_over_bare": keras_sps / bare_sps,
+                                "gflop_per_step": None if macs_per_image is None else 2 * macs_per_image * batch / 1e9})
         return results
     finally:
         keras.mixed_precision.set_global_policy(policy)
@@ -94,14 +92,21 @@ def matmul_gflops(n: int = 2048, repeats: int = 10, xla: bool = True, dtype: str
     return 2 * n**3 * repeats / (time.perf_counter() - t0) / 1e9
 
 
-def format_table(results: list[dict]) -> str:
+def format_table(results: list[dict], matmul_gflops: float | None = None) -> str:
+    """The results as a Markdown table; where a phase's multiply-adds are counted, the Keras path's GFLOP/s
+    and, given this machine's matmul rate, their fraction of it (the ceiling the phase could reach)."""
     lines = ["| phase | XLA | precision | batch | Keras steps/s | bare steps/s | Keras img/s | bare img/s "
-             "| Keras/bare |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| Keras/bare | Keras GFLOP/s | of matmul |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         prec = "bf16" if r["mixed_precision"] else "fp32"
+        gflops = fraction = "—"
+        if r["gflop_per_step"] is not None:
+            rate = r["keras_steps_per_s"] * r["gflop_per_step"]
+            gflops = f"{rate:.0f}"
+            fraction = f"{rate / matmul_gflops:.2f}" if matmul_gflops else "—"
         lines.append(f"| {r['phase']} | {'on' if r['xla'] else 'off'} | {prec} | {r['batch']} | "
                      f"{r['keras_steps_per_s']:.2f} | "
                      f"{r['bare_steps_per_s']:.2f} | {r['keras_images_per_s']:.0f} | {r['bare_images_per_s']:.0f} | "
-                     f"{r['keras_over_bare']:.3f} |")
+                     f"{r['keras_over_bare']:.3f} | {gflops} | {fraction} |")
     return "\n".join(lines)

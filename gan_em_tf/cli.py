@@ -609,14 +609,11 @@ def cmd_bench(a) -> int:
     settings = {"on": [True], "off": [False], "both": [False, True]}[a.xla]
     results = bench.run(a.batch_size, a.e_batch_size, a.steps, a.warmup, settings, a.mixed_precision, a.repeats,
                         method=a.method)
-    print(bench.format_table(results))
     dtype = "bfloat16" if a.mixed_precision else "float32"
     peak = max(bench.matmul_gflops(xla=xla, dtype=dtype) for xla in (False, True))
-    print(f"{dtype} 2048x2048 matmul on this machine (best of XLA on/off): {peak:.0f} GFLOP/s")
-    if a.method == "gan-em":
-        gflop = bench.M_STEP_GFLOP_PER_IMAGE * a.batch_size
-        print(f"one GAN-EM M-step of batch {a.batch_size} costs ~{gflop:.1f} GFLOP, so this rate bounds it at "
-              f"~{peak / gflop:.1f} steps/s")
+    print(bench.format_table(results, peak))
+    print(f"{dtype} 2048x2048 matmul on this machine (best of XLA on/off): {peak:.0f} GFLOP/s; a step's GFLOP "
+          f"count its networks' multiply-adds (Dense and convolution layers) × 2")
     if a.out:
         _write_out(a.out, {"results": results, "matmul_gflops": peak, "matmul_dtype": dtype})
     return 0

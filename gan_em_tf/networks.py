@@ -172,3 +172,19 @@ def copy_class(generator: keras.Model, discriminator: keras.Model, enet: keras.M
         kernel[:, dst], bias[dst] = kernel[:, src], bias[src]
         out.kernel.assign(kernel)
         out.bias.assign(bias)
+
+
+def forward_macs(model: keras.Model) -> int:
+    """Multiply-adds of one sample's forward pass through ``model``'s Dense, Conv2D and Conv2DTranspose layers
+    (the products that dominate its cost; a convolution counts kernel size × input channels × filters per
+    output position, a transposed one per input position)."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Dense):
+            total += math.prod(layer.kernel.shape)
+        elif isinstance(layer, layers.Conv2DTranspose):
+            total += math.prod(layer.input.shape[1:3]) * math.prod(layer.kernel.shape)
+        elif isinstance(layer, layers.Conv2D):
+            total += math.prod(layer.output.shape[1:3]) * math.prod(layer.kernel.shape)
+    return total
+

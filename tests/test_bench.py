@@ -3,9 +3,10 @@
 Only the structure is checked here (a speed depends on the machine); the measured speeds are in
 paper_repro/RESULTS.md.
 """
+import keras
 import pytest
 
-from gan_em_tf import bench
+from gan_em_tf import bench, networks
 
 
 def test_bench_times_both_paths_for_both_phases():
@@ -14,4 +15,19 @@ def test_bench_times_both_paths_for_both_phases():
     for r in results:
         assert len(r["keras_runs"]) == len(r["bare_runs"]) == 2
         assert r["keras_steps_per_s"] == pytest.approx(sum(r["keras_runs"]) / 2)  # the median of the two repeats
-    assert "| M-step | off | fp32 | 4 |" in bench.format_table(results)
+    m_step, e_step = results
+    # 3 G + 8 D multiply-adds per M-step image, G + 3 E per E-step image (G 13.1 M, D and E 19.2 M), × 2 FLOP
+    assert m_step["gflop_per_step"] == pytest.approx(2 * 193_097_728 * 4 / 1e9)
+    assert e_step["gflop_per_step"] == pytest.approx(2 * 70_768_640 * 4 / 1e9)
+    table = bench.format_table(results, matmul_gflops=10.0)
+    rate = m_step["keras_steps_per_s"] * m_step["gflop_per_step"]
+    assert f"| M-step | off | fp32 | 4 | {m_step['keras_steps_per_s']:.2f} |" in table
+    assert f"| {rate:.0f} | {rate / 10:.2f} |" in table
+
+
+def test_forward_macs_counts_dense_and_convolution_products():
+    x = keras.Input((8, 8, 2))
+    h = keras.layers.Conv2D(4, 3, 2, padding="same")(x)  # 4 × 4 outputs × 3·3·2·4
+    h = keras.layers.Conv2DTranspose(3, 4, 2, padding="same")(h)  # 4 × 4 inputs × 4·4·4·3
+    h = keras.layers.Dense(5)(keras.layers.Flatten()(keras.layers.ReLU()(h)))  # 8·8·3 × 5
+    assert networks.forward_macs(keras.Model(x, h)) == 16 * 72 + 16 * 192 + 192 * 5
