@@ -661,6 +661,7 @@ def _given_flags(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
 
 
 def main(argv=None) -> int:
+    argv_given = argv
     argv = list(sys.argv[1:] if argv is None else argv)
     removed = _removed_flag(argv)
     if removed:
@@ -675,7 +676,7 @@ def main(argv=None) -> int:
         if signal.getsignal(signum) is default:  # leave a handler the embedding program set alone
             with contextlib.suppress(ValueError):  # only the main thread may set handlers; elsewhere keep the default
                 signal.signal(signum, _interrupt)
-    resumable = args.command == "cluster"
+    resumable, whole_process = args.command == "cluster", argv_given is None
     try:
         return args.func(args)
     except UserError as e:
@@ -684,12 +685,18 @@ def main(argv=None) -> int:
     except Exception:
         if not _stopped_by:
             raise
-        return _interrupted(resumable)
+        return _interrupted(resumable, whole_process)
     except KeyboardInterrupt:
-        return _interrupted(resumable)
+        return _interrupted(resumable, whole_process)
 
 
-def _interrupted(resumable: bool) -> int:
+def _interrupted(resumable: bool, whole_process: bool) -> int:
+    """The stop message and exit status 130. When this process is the ``gan-em`` program (not a caller of
+    :func:`main`), a stop signal that landed inside TensorFlow can leave a half-built object (an eager
+    ``Executor``) whose ``__del__`` fails as the interpreter exits, printing "Exception ignored … Traceback"
+    after the message; those reports are dropped: the run has already ended and saved its checkpoint."""
+    if whole_process:
+        sys.unraisablehook = lambda unraisable: None
     print("gan-em: interrupted" + ("; continue with --resume" if resumable else ""), file=sys.stderr)
     return 130
 
