@@ -613,7 +613,7 @@ def cmd_bench(a) -> int:
     peak = max(bench.matmul_gflops(xla=xla, dtype=dtype) for xla in (False, True))
     print(bench.format_table(results, peak))
     print(f"{dtype} 2048x2048 matmul on this machine (best of XLA on/off): {peak:.0f} GFLOP/s; a step's GFLOP "
-          f"count its networks' multiply-adds (Dense and convolution layers) × 2")
+          f"are its networks' multiply-adds (Dense and convolution layers) × 2")
     if a.out:
         _write_out(a.out, {"results": results, "matmul_gflops": peak, "matmul_dtype": dtype})
     return 0
@@ -661,7 +661,7 @@ def _given_flags(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
 
 
 def main(argv=None) -> int:
-    argv_given = argv
+    whole_process = argv is None  # the gan-em program itself, not a caller of main()
     argv = list(sys.argv[1:] if argv is None else argv)
     removed = _removed_flag(argv)
     if removed:
@@ -676,7 +676,7 @@ def main(argv=None) -> int:
         if signal.getsignal(signum) is default:  # leave a handler the embedding program set alone
             with contextlib.suppress(ValueError):  # only the main thread may set handlers; elsewhere keep the default
                 signal.signal(signum, _interrupt)
-    resumable, whole_process = args.command == "cluster", argv_given is None
+    resumable = args.command == "cluster"
     try:
         return args.func(args)
     except UserError as e:
