@@ -1,12 +1,13 @@
 """Speed benchmark (``gan-em bench``): steps/s of a method's training phases.
 
-The method names its phases (``bench_phases`` in its ``method`` module: GAN-EM's M- and E-step on the
-28×28 networks). For each XLA setting it times, on the same networks and the same tf.data input,
-(a) the Keras path, ``fit`` with the custom ``train_step`` (steps after the warm-up, timed from a
-callback inside one ``fit``), and (b) a bare loop: a ``tf.function`` calling the same update
-(GradientTape + optimizer) per batch with no Keras fit machinery. ``keras/bare`` is the ratio.
-The two paths are timed alternately ``repeats`` times and the median of each is reported, so a burst
-of load on a shared machine does not decide the ratio. Random data is used: speed does not depend on it.
+The method names its phases (``bench_phases`` in its ``method`` module returns
+:class:`~gan_em_tf.method.BenchPhase` records: GAN-EM's M- and E-step on the 28×28 networks). For each XLA
+setting it times, on the same networks and the same tf.data input, (a) the Keras path, ``fit`` with the
+custom ``train_step`` (steps after the warm-up, timed from a callback inside one ``fit``), and (b) a bare
+loop: a ``tf.function`` calling the same update (GradientTape + optimizer) per batch with no Keras fit
+machinery. ``keras/bare`` is the ratio. The two paths are timed alternately ``repeats`` times and the median
+of each is reported, so a burst of load on a shared machine does not decide the ratio. Random data is used:
+speed does not depend on it.
 Where the method counts a phase's multiply-adds per image (GAN-EM, from its networks' layers:
 :func:`gan_em_tf.networks.forward_macs`), the table gives the GFLOP/s and their fraction of this machine's
 matrix-multiply rate (:func:`matmul_gflops`).
@@ -60,19 +61,20 @@ def run(batch_size: int, e_batch_size: int, steps: int, warmup: int, xla_setting
         results = []
         for xla in xla_settings:
             phases = methods.module(method, "method").bench_phases(batch_size, e_batch_size, steps + warmup, xla)
-            for phase, model, ds, batch, update, macs_per_image in phases:
-                step = tf.function(lambda b, u=update: u(**b), jit_compile=xla)  # traced once, reused per repeat
+            for p in phases:
+                step = tf.function(lambda b, u=p.update: u(**b), jit_compile=xla)  # traced once, reused per repeat
                 keras_runs, bare_runs = [], []
                 for _ in range(repeats):
-                    keras_runs.append(_time_keras(model, ds, warmup, steps))
-                    bare_runs.append(_time_bare(step, ds, warmup, steps))
+                    keras_runs.append(_time_keras(p.model, p.batches, warmup, steps))
+                    bare_runs.append(_time_bare(step, p.batches, warmup, steps))
                 keras_sps, bare_sps = float(np.median(keras_runs)), float(np.median(bare_runs))
-                results.append({"phase": phase, "xla": xla, "batch": batch, "mixed_precision": mixed_precision,
+                batch, macs = p.batch, p.macs_per_image
+                results.append({"phase": p.name, "xla": xla, "batch": batch, "mixed_precision": mixed_precision,
                                 "repeats": repeats, "keras_runs": keras_runs, "bare_runs": bare_runs,
                                 "keras_steps_per_s": keras_sps, "bare_steps_per_s": bare_sps,
                                 "keras_images_per_s": keras_sps * batch, "bare_images_per_s": bare_sps * batch,
                                 "keras_over_bare": keras_sps / bare_sps,
-                                "gflop_per_step": None if macs_per_image is None else 2 * macs_per_image * batch / 1e9})
+                                "gflop_per_step": None if macs is None else 2 * macs * batch / 1e9})
         return results
     finally:
         keras.mixed_precision.set_global_policy(policy)

@@ -286,7 +286,8 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_export)
 
     s = sub.add_parser("bench", help="steps/s of the training phases (Keras train_step vs a bare tf.function loop)",
-                       description="Time GAN-EM's 28x28 networks on random data, XLA on and off.")
+                       description="Time a method's training phases on its 28x28 networks and random data, XLA on "
+                                   "and off.")
     s.add_argument("--batch-size", type=int, default=70, help="M-step batch (default: 70, the authors')")
     s.add_argument("--e-batch-size", type=int, default=200, help="E-step batch (default: 200)")
     s.add_argument("--steps", type=int, default=40, help="timed steps per measurement (default: 40)")
@@ -296,8 +297,9 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--xla", choices=("on", "off", "both"), default="both", help="XLA settings to time (default: both)")
     s.add_argument("--mixed-precision", action="store_true", help="time the mixed_bfloat16 policy instead of float32")
     s.add_argument("--method", default=methods.DEFAULT, choices=methods.NAMES,
-                   help="whose phases: gan-em (M- and E-step) or ganmm (K pairs in one step against one pair, "
-                        "and the classifier) (default: gan-em)")
+                   help="whose phases: gan-em (M- and E-step), ganmm (K pairs in one step against one pair, and the "
+                        "classifier), minmax-em or clustergan (the M-step; their E-step trains nothing) "
+                        "(default: gan-em)")
     s.add_argument("--out", metavar="FILE.json", help="also write the results as JSON")
     s.set_defaults(func=cmd_bench)
     for p in (b, e, s, rc, sa):

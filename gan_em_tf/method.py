@@ -8,6 +8,7 @@ and the SavedModel — so each method only says how one EM iteration trains and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
@@ -19,6 +20,18 @@ class Iteration:
 
     logs: dict
     assign: np.ndarray
+
+
+@dataclass
+class BenchPhase:
+    """One training phase ``gan-em bench`` times (a method module's ``bench_phases``)."""
+
+    name: str
+    model: Any  # the compiled keras.Model whose custom train_step the Keras path fits
+    batches: Any  # tf.data.Dataset: the cached input of the warm-up and timed steps
+    batch: int  # images per step, the table's batch column
+    update: Callable  # the update train_step calls, timed bare in a tf.function
+    macs_per_image: int | None = None  # multiply-adds per image, where counted (GFLOP/s and fraction of matmul)
 
 
 class Method:

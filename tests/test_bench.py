@@ -25,6 +25,18 @@ def test_bench_times_both_paths_for_both_phases():
     assert f"| {rate:.0f} | {rate / 10:.2f} |" in table
 
 
+def test_dnnmm_bench_times_its_m_step_with_multiply_adds_counted_and_clustergan_leaves_the_penalty_uncounted():
+    results = bench.run(batch_size=4, e_batch_size=4, steps=2, warmup=1, xla_settings=[False], repeats=1,
+                        method="minmax-em")
+    assert [r["phase"] for r in results] == ["M-step (1 D + 1 G/E update)"]
+    # per image 4 G + 8 D + 6 E multiply-adds (G, D and E 13.1 M each in ClusterGAN's 28×28 networks), × 2 FLOP
+    assert results[0]["gflop_per_step"] == pytest.approx(2 * 234_934_272 * 4 / 1e9)
+    from gan_em_tf.clustergan.method import bench_phases
+
+    (phase,) = bench_phases(4, 4, 2, False)
+    assert phase.name == "M-step (5 D + 1 G/E update)" and phase.macs_per_image is None
+
+
 def test_forward_macs_counts_dense_and_convolution_products():
     x = keras.Input((8, 8, 2))
     h = keras.layers.Conv2D(4, 3, 2, padding="same")(x)  # 4 × 4 outputs × 3·3·2·4

@@ -169,3 +169,20 @@ def test_cifar10_through_mock_data_and_classes_from_several_attributes():
     hair = data.attribute_labels(faces, "Black_Hair,Blond_Hair")  # face 2 has both, face 3 neither: dropped
     np.testing.assert_array_equal(hair.x[:, 0], [0, 1, 4])
     np.testing.assert_array_equal(hair.y, [0, 1, 1])
+
+
+@pytest.mark.parametrize("n", [7, -1])  # the sample count known (one array filled in place) or not (joined)
+def test_fill_joins_a_stream_of_batches_with_plain_or_named_labels(n):
+    rng = np.random.default_rng(0)
+    images = rng.random((7, 2, 2, 1)).astype(np.float64)
+    labels = np.arange(7)
+    plain = [(images[i:i + 3], labels[i:i + 3]) for i in range(0, 7, 3)]
+    x, y = data._fill(iter(plain), n)
+    assert x.dtype == np.float32 and x.shape == (7, 2, 2, 1)
+    np.testing.assert_allclose(x, images.astype(np.float32))
+    np.testing.assert_array_equal(y, labels)
+    named = [(b, {"label": lab, "smiling": lab % 2}) for b, lab in plain]
+    x, y = data._fill(iter(named), n)
+    np.testing.assert_allclose(x, images.astype(np.float32))
+    np.testing.assert_array_equal(y["label"], labels)
+    np.testing.assert_array_equal(y["smiling"], labels % 2)

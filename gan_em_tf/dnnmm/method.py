@@ -27,11 +27,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gan_em_tf import networks as shared_networks
 from gan_em_tf.architecture import compiles_with_xla
 from gan_em_tf.dnnmm import networks
+from gan_em_tf.dnnmm.config import TrainConfig
 from gan_em_tf.dnnmm.models import MinMaxStep
 from gan_em_tf.dnnmm.priors import ClusterGanPrior, GaussianMixture, log_weights
-from gan_em_tf.method import Iteration, Method
+from gan_em_tf.method import BenchPhase, Iteration, Method
 from gan_em_tf.training import last_epoch, make_optimizer
 
 
@@ -39,11 +41,11 @@ def build(cfg, shape: tuple, n_samples: int, strategy) -> "DnnMm":
     return DnnMm(cfg, shape, n_samples, strategy)
 
 
-def make_prior(cfg):
-    t = cfg.train
-    if cfg.method == "clustergan":
-        return ClusterGanPrior(cfg.clusters, t.latent_dim, label_weight=t.consistency)
-    return GaussianMixture(cfg.clusters, t.latent_dim or cfg.clusters, t.separation)
+def make_prior(method: str, clusters: int, t):
+    """The latent side of ``method`` (minmax-em or clustergan) with K = ``clusters`` and settings ``t``."""
+    if method == "clustergan":
+        return ClusterGanPrior(clusters, t.latent_dim, label_weight=t.consistency)
+    return GaussianMixture(clusters, t.latent_dim or clusters, t.separation)
 
 
 class DnnMm(Method):
@@ -52,7 +54,7 @@ class DnnMm(Method):
     def __init__(self, cfg, shape: tuple, n_samples: int, strategy):
         t, k = cfg.train, cfg.clusters
         self.cfg, self.shape, self.clusters, self.name = cfg, tuple(shape), k, cfg.method
-        self.prior = make_prior(cfg)
+        self.prior = make_prior(cfg.method, k, t)
         keras.utils.set_random_seed(cfg.runtime.seed)
         sync = strategy.num_replicas_in_sync > 1
         xla = compiles_with_xla(self.shape, cfg.runtime.jit_compile) and t.critic != "gp"
@@ -191,3 +193,33 @@ def m_step_batches(x: np.ndarray, gamma: np.ndarray, labelled: np.ndarray, steps
 
     ds = tf.data.Dataset.from_tensor_slices(index).enumerate().map(draw, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def bench_phases(batch_size: int, e_batch_size: int, steps: int, xla: bool, method: str = "minmax-em",
+                 t: TrainConfig | None = None) -> list[BenchPhase]:
+    """``gan-em bench --method minmax-em`` (or ``clustergan``): the M-step (:class:`MinMaxStep`) of ClusterGAN's
+    28×28 networks with K = 10 and the method's default settings ``t`` on random images; the E-step trains nothing
+    (γ in closed form), so it is not timed. Multiply-adds per image, counting a trained network's backward
+    pass as twice its forward pass and one taken only to the input as once: each D update G + 6 D (G's
+    forward pass, D's forward and backward pass on reals and fakes), the G and E update 3 G + 2 D + 6 E (G's
+    forward and backward pass, D's forward pass and its backward pass to the input, E's forward and backward
+    pass on reals and on fakes). With ``critic="gp"`` the penalty's second-order pass is not counted: no
+    GFLOP/s then."""
+    shape, k = (28, 28, 1), 10
+    t = t or TrainConfig()
+    prior = make_prior(method, k, t)
+    keras.utils.set_random_seed(0)
+    g = networks.build_generator(shape, prior.latent_dim)
+    e = networks.build_encoder(shape, prior.encoder_outputs)
+    d = networks.build_discriminator(shape)
+    omega = tf.Variable(np.full(k, 1.0 / k, np.float32), trainable=False)
+    step = MinMaxStep(g, e, d, prior, t, omega)
+    step.compile(*(make_optimizer("adam", t.lr, beta1=0.5, beta2=t.beta_2) for _ in "dg"), jit_compile=xla)
+    n = batch_size * t.critic_steps * 4
+    x = np.random.default_rng(0).random((n,) + shape, dtype=np.float32)
+    gamma = np.full((n, k), 1.0 / k, np.float32)
+    ds = m_step_batches(x, gamma, np.zeros(n, np.float32), steps, batch_size, t.critic_steps, k, prior.noise_dim,
+                        0, 0).cache()
+    g_macs, d_macs, e_macs = (shared_networks.forward_macs(net) for net in (g, d, e))
+    macs = None if t.critic == "gp" else t.critic_steps * (g_macs + 6 * d_macs) + 3 * g_macs + 2 * d_macs + 6 * e_macs
+    return [BenchPhase(f"M-step ({t.critic_steps} D + 1 G/E update)", step, ds, batch_size, step.update, macs)]

@@ -89,12 +89,16 @@ class MinMaxStep(Phase):
         self.ge_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return g_loss, real_term, consistency
 
-    def train_step(self, data):
-        x, steps = data["x"], self.t.critic_steps
+    def update(self, x, gamma, labelled, k, noise, mix):
+        """One step on a batch of the class docstring's form; returns (d_loss, g_loss, likelihood, consistency)."""
+        steps = self.t.critic_steps
         d_total = 0.0
         for j in range(steps):
-            d_total += self.d_update(x[:, j], data["k"][:, j], data["noise"][:, j], data["mix"][:, j])
-        g_loss, real_term, consistency = self.ge_update(x[:, steps - 1], data["gamma"][:, steps - 1],
-                                                        data["labelled"][:, steps - 1], data["k"][:, steps],
-                                                        data["noise"][:, steps])
-        return self.log(d_loss=d_total / steps, g_loss=g_loss, likelihood=real_term, consistency=consistency)
+            d_total += self.d_update(x[:, j], k[:, j], noise[:, j], mix[:, j])
+        g_loss, real_term, consistency = self.ge_update(x[:, steps - 1], gamma[:, steps - 1],
+                                                        labelled[:, steps - 1], k[:, steps], noise[:, steps])
+        return d_total / steps, g_loss, real_term, consistency
+
+    def train_step(self, data):
+        d_loss, g_loss, real_term, consistency = self.update(**data)
+        return self.log(d_loss=d_loss, g_loss=g_loss, likelihood=real_term, consistency=consistency)

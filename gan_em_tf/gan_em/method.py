@@ -27,7 +27,7 @@ from gan_em_tf.config import SUPERVISION_CHECK, RunConfig
 from gan_em_tf.gan_em.config import TrainConfig
 from gan_em_tf.gan_em.models import EStep, LabelStep, MStep
 from gan_em_tf.gan_em.moves import PartitionMoves, describe
-from gan_em_tf.method import Iteration, Method
+from gan_em_tf.method import BenchPhase, Iteration, Method
 from gan_em_tf.training import last_epoch, make_optimizer
 
 KMEANS_START_CONFIDENCE = 0.9  # init "kmeans": w = 0.9 on each sample's k-means cluster, the rest spread evenly
@@ -282,13 +282,12 @@ class _StopBelowError(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def bench_phases(batch_size: int, e_batch_size: int, steps: int, xla: bool) -> list[tuple]:
-    """``gan-em bench``: the M- and E-step of the authors' 28×28 networks (K = 10) on random images, as
-    (name, compiled phase, cached input of ``steps`` batches, batch size, the bare update, multiply-adds per
-    image). An M-step image costs G's forward pass, D's on the reals, the fakes and the fakes again, D's
-    backward pass for its update on both (2 × 2 D), D's backward pass to its input and G's backward pass:
-    3 G + 8 D (193 M with these networks); an E-step image G's forward pass and E's forward and backward
-    passes: G + 3 E."""
+def bench_phases(batch_size: int, e_batch_size: int, steps: int, xla: bool) -> list[BenchPhase]:
+    """``gan-em bench``: the M- and E-step of the authors' 28×28 networks (K = 10) on random images, with the
+    multiply-adds per image counted from the networks' layers. An M-step image costs G's forward pass, D's on
+    the reals, the fakes and the fakes again, D's backward pass for its update on both (2 × 2 D), D's
+    backward pass to its input and G's backward pass: 3 G + 8 D (193 M with these networks); an E-step
+    image G's forward pass and E's forward and backward passes: G + 3 E."""
     shape, k = (28, 28, 1), 10
     values = recipes.resolved_values("gan-em", "authors")
     t = TrainConfig(**{path.split(".", 1)[1]: v for path, v in values.items()})
@@ -306,5 +305,5 @@ def bench_phases(batch_size: int, e_batch_size: int, steps: int, xla: bool) -> l
     m_ds = data_lib.real_batches(x, w, batch_size, 0, 0, t.noise_dim, k, epochs=2).cache()
     e_ds = data_lib.noise_batches(e_batch_size, steps, 0, 0, t.noise_dim, np.full(k, 1 / k), True).cache()
     g_macs, d_macs, e_macs = (networks.forward_macs(net) for net in (g, d, e))
-    return [("M-step", m, m_ds, batch_size, m.update, 3 * g_macs + 8 * d_macs),
-            ("E-step", es, e_ds, e_batch_size, es.update, g_macs + 3 * e_macs)]
+    return [BenchPhase("M-step", m, m_ds, batch_size, m.update, 3 * g_macs + 8 * d_macs),
+            BenchPhase("E-step", es, e_ds, e_batch_size, es.update, g_macs + 3 * e_macs)]

@@ -31,7 +31,7 @@ from gan_em_tf.architecture import compiles_with_xla
 from gan_em_tf.ganmm import networks
 from gan_em_tf.ganmm.config import TrainConfig
 from gan_em_tf.ganmm.models import ClassifierStep, WganStep
-from gan_em_tf.method import Iteration, Method
+from gan_em_tf.method import BenchPhase, Iteration, Method
 from gan_em_tf.training import last_epoch, make_optimizer
 
 
@@ -248,11 +248,11 @@ def noise_batches(steps: int, per_generator: int, clusters: int, noise: int, see
     return tf.data.Dataset.range(steps).map(draw, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def bench_phases(batch_size: int, e_batch_size: int, steps: int, xla: bool) -> list[tuple]:
+def bench_phases(batch_size: int, e_batch_size: int, steps: int, xla: bool) -> list[BenchPhase]:
     """``gan-em bench --method ganmm``: the M-step of the authors' 28×28 networks with K = 10 pairs in one
     graph against one pair (the K separate phases run in turn, each at that speed), and the
     classifier step. The batch column counts the real images a step's critics see; no multiply-adds are
-    counted (the sixth element is None)."""
+    counted."""
     shape, k = (28, 28, 1), 10
     values = recipes.resolved_values("ganmm", "paper")
     t = TrainConfig(**{path.split(".", 1)[1]: v for path, v in values.items() if path.startswith("train.")})
@@ -267,10 +267,11 @@ def bench_phases(batch_size: int, e_batch_size: int, steps: int, xla: bool) -> l
         step.compile([_optimizer(t) for _ in gens], [_optimizer(t) for _ in crits], jit_compile=xla)
         sets = [np.arange(len(x))] * pairs
         ds = pair_batches(x, sets, steps, batch_size, t.critic_steps, noise, 0, 0).cache()
-        out.append((label, step, ds, pairs * batch_size * t.critic_steps, step.update, None))
+        out.append(BenchPhase(label, step, ds, pairs * batch_size * t.critic_steps, step.update))
     classifier = networks.build_classifier(shape, k)
     e_step = ClassifierStep([networks.build_generator(shape, noise, name=f"e{i}") for i in range(k)], classifier)
     e_step.compile(_optimizer(t), jit_compile=xla)
-    out.append(("E-step (classifier)", e_step, noise_batches(steps, e_batch_size // k or 1, k, noise, 0, 0).cache(),
-                k * (e_batch_size // k or 1), e_step.update, None))
+    per_generator = e_batch_size // k or 1
+    out.append(BenchPhase("E-step (classifier)", e_step, noise_batches(steps, per_generator, k, noise, 0, 0).cache(),
+                          k * per_generator, e_step.update))
     return out
