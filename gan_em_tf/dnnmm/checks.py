@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from gan_em_tf.checks import common, labels_fit
-from gan_em_tf.dnnmm.config import CRITICS
+from gan_em_tf.dnnmm.config import CRITICS, INITS
 from gan_em_tf.errors import UserError
 
 
@@ -15,6 +15,11 @@ def validate(cfg, ds) -> None:
                         "no --embed-dim; drop it")
     if t.critic not in CRITICS:
         raise UserError(f"train.critic must be one of {', '.join(CRITICS)}, got {t.critic!r} (config.json)")
+    if t.init not in INITS:
+        raise UserError(f"train.init must be one of {', '.join(INITS)}, got {t.init!r} (config.json)")
+    if t.init == "kmeans" and (cfg.method == "clustergan" or cfg.semi_supervised):
+        raise UserError("--init kmeans (recipe kmeans-start) starts the memberships of a minmax-em run without "
+                        "labels; with --labels the labelled images start them: drop --init or use --recipe slides")
     for name, value in (("--lr", t.lr), ("--net-width", t.net_width), ("--separation", t.separation)):
         if not value > 0:
             raise UserError(f"{name} must be positive, got {value}")

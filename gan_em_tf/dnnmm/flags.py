@@ -2,6 +2,7 @@
 γ in closed form and trains nothing, so the shared ``--e-steps`` is not among them."""
 from __future__ import annotations
 
+from gan_em_tf.dnnmm.config import INITS
 from gan_em_tf.flags import SCHEDULE as SHARED, Flag
 
 SCHEDULE = tuple(f for f in SHARED if f.name != "--e-steps")
@@ -15,6 +16,9 @@ FLAGS = (
     Flag("--consistency", "train.consistency", "λ1: weight of ‖y − E(G(y))‖² (Eq. 5–6)",
          {"type": float, "metavar": "λ1"}),
     Flag("--gan-weight", "train.gan_weight", "λ2: weight of the GAN terms (Eq. 7–8)", {"type": float, "metavar": "λ2"}),
+    Flag("--init", "train.init", "memberships γ of the first M-step: none (the likelihood term waits for the first "
+         "E-step) or kmeans (each sample's k-means cluster: the usual EM start; not in the slides)",
+         {"choices": INITS}),
     Flag("--net-width", "train.net_width", "multiply every hidden layer by W (1: ClusterGAN's networks)",
          {"type": float, "metavar": "W"}),
 )

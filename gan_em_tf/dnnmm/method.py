@@ -9,11 +9,12 @@ One EM iteration:
             that maximises Eq. 12's ω terms Σ_n Σ_k γ_nk log ω_k. ω also weights the generated terms (Eq. 6, 8);
             that dependence is not part of its update (it is the mixture the generator samples).
 
-The first M-step has no memberships yet (γ = 0, so the likelihood term is 0; labelled samples keep their
-crisp class): G, E and D first learn a generator of the mixture and its inverse, and the first E-step reads the
-partition off that encoder. (Started instead from γ = 1/K, the likelihood term pulls every E(x) toward the
-centre of the means and ω collapsed onto one component within ten iterations on MNIST: RESULTS.md.) A sample's
-cluster is argmax_k γ_nk (``assign``).
+The first M-step has no memberships yet (γ = 0, so the likelihood term is 0; labelled samples keep their crisp
+class): G, E and D first learn a generator of the mixture and its inverse, and the first E-step reads the
+partition off that encoder. With ``init`` kmeans the first M-step trains with k-means' clusters as γ instead.
+(Started instead from γ = 1/K, the likelihood term pulls every E(x) toward the centre of the means and ω
+collapsed onto one component within ten iterations on MNIST: RESULTS.md.) A sample's cluster is argmax_k γ_nk
+(``assign``).
 
 ClusterGAN has no E-step of its own: its prior is uniform (ω stays 1/K) and its cluster is argmax z_c of the
 encoder (the official code scores k-means on the encoder's outputs; argmax z_c is what a served model
@@ -71,6 +72,15 @@ class DnnMm(Method):
         self.gamma = np.zeros((n_samples, k), np.float32)  # none before the first E-step
 
     # ------------------------------------------------------------------ the runner's interface
+    def start(self, x: np.ndarray) -> None:
+        """``init`` kmeans: γ crisp on each sample's k-means cluster and ω their shares (config ``init``)."""
+        if self.cfg.train.init == "kmeans":
+            from gan_em_tf.baselines import fit_predict
+
+            hard = fit_predict("kmeans", x, self.clusters, self.cfg.runtime.seed)
+            self.gamma = np.eye(self.clusters, dtype=np.float32)[hard]
+            self.omega.assign(self.gamma.mean(axis=0))
+
     def describe_next(self) -> str:
         e_step = "argmax z_c" if self.cfg.method == "clustergan" else "γ and ω over the data"
         return f"M-step {self.m_batches()} steps, E-step: {e_step}"
