@@ -127,7 +127,7 @@ def test_it_learns_three_separated_blobs_and_serves_what_the_live_model_gives(tm
 
     path = _blobs(tmp_path)
     run = tmp_path / "run"
-    recipe = {"minmax-em": "slides", "clustergan": "official"}[method]  # slides: no k-means start to lean on
+    recipe = {"minmax-em": "slides", "clustergan": "official"}[method]  # slides: no Ward start to lean on
     proc = gan_em("cluster", "--method", method, "--recipe", recipe, "--dataset", "file", "--data-file", path,
                   "--clusters", "3", *BLOB_SCHEDULE, "--seed", "0", "--quiet", "--out", str(run))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -187,17 +187,19 @@ def test_semi_supervised_digits_write_the_whole_run_folder_scored_as_a_classifie
     assert model.generate(noise, np.array([0, 1, 2], np.int32))["images"].shape == (3, 8, 8, 1)
 
 
-def test_a_kmeans_start_gives_the_first_m_step_crisp_k_means_memberships_and_their_shares_as_omega():
+def test_a_ward_start_gives_the_first_m_step_crisp_ward_memberships_and_their_shares_as_omega():
     from gan_em_tf.baselines import fit_predict
 
-    model = _method(init="kmeans")
+    model = _method(init="ward")
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(c, 0.1, (n, 4)) for c, n in ((0, 10), (1, 20), (2, 30))]).astype(np.float32)
     model.start(x)
-    hard = fit_predict("kmeans", x, 3, 0)
+    hard = fit_predict("ward", x, 3, 0)
     np.testing.assert_array_equal(model.gamma, np.eye(3)[hard])
     np.testing.assert_allclose(np.sort(model.omega.numpy()), [1 / 6, 1 / 3, 1 / 2], rtol=1e-6)
     assert not _method().gamma.any()  # init none: no memberships until the first E-step
+    moved = model.em_iteration(x, verbose=0).logs["moved"]  # the first E-step's moves count from Ward's clusters
+    assert moved == pytest.approx(np.mean(hard != model.gamma.argmax(axis=1)))
 
 
 def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys):
@@ -215,8 +217,8 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys):
         (["--method", "minmax-em", "--e-steps", "5"], "--e-steps"),  # the E-step trains nothing
         (["--method", "clustergan", "--separation", "5"], "--separation"),  # DNN-MM's means
         (["--method", "minmax-em", "--classes", "0,9"], "--classes"),
-        (["--method", "minmax-em", "--init", "kmeans", "--labels", "8", "--clusters", "4"], "--init"),
-        (["--method", "clustergan", "--init", "kmeans"], "--init"),  # DNN-MM's start
+        (["--method", "minmax-em", "--init", "ward", "--labels", "8", "--clusters", "4"], "--init"),
+        (["--method", "clustergan", "--init", "ward"], "--init"),  # DNN-MM's start
         (["--method", "minmax-em", "--classes", "0,1", "--limit", "11"], "--limit"),
     ]
     assert_one_line_errors(capsys, tmp_path, data, cases)

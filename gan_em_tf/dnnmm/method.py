@@ -11,7 +11,7 @@ One EM iteration:
 
 The first M-step has no memberships yet (γ = 0, so the likelihood term is 0; labelled samples keep their crisp
 class): G, E and D first learn a generator of the mixture and its inverse, and the first E-step reads the
-partition off that encoder. With ``init`` kmeans the first M-step trains with k-means' clusters as γ instead.
+partition off that encoder. With ``init`` ward the first M-step trains with Ward's clusters as γ instead.
 (Started instead from γ = 1/K, the likelihood term pulls every E(x) toward the centre of the means and ω
 collapsed onto one component within ten iterations on MNIST: RESULTS.md.) A sample's cluster is argmax_k γ_nk
 (``assign``).
@@ -73,11 +73,11 @@ class DnnMm(Method):
 
     # ------------------------------------------------------------------ the runner's interface
     def start(self, x: np.ndarray) -> None:
-        """``init`` kmeans: γ crisp on each sample's k-means cluster and ω their shares (config ``init``)."""
-        if self.cfg.train.init == "kmeans":
+        """``init`` ward: γ crisp on each sample's cluster from Ward's clustering, ω their shares."""
+        if self.cfg.train.init != "none":
             from gan_em_tf.baselines import fit_predict
 
-            hard = fit_predict("kmeans", x, self.clusters, self.cfg.runtime.seed)
+            hard = fit_predict(self.cfg.train.init, x, self.clusters, self.cfg.runtime.seed)
             self.gamma = np.eye(self.clusters, dtype=np.float32)[hard]
             self.omega.assign(self.gamma.mean(axis=0))
 
@@ -91,7 +91,7 @@ class DnnMm(Method):
             mask[labelled.index] = 1.0
         self.keep_crisp(labelled)
         logs = self.m_step_fit(x, mask, verbose)
-        before = self.gamma.argmax(axis=1)
+        before = np.where(self.gamma.any(axis=1), self.gamma.argmax(axis=1), -1)  # -1: no membership yet
         encoded = self.encode(x)
         self.gamma = self.posterior(x, encoded)
         self.keep_crisp(labelled)
@@ -101,7 +101,7 @@ class DnnMm(Method):
         assign = self.posterior(x, encoded).argmax(axis=1)  # with the new ω, as the assign endpoint
         omega = self.omega.numpy()
         logs.update(omega_min=float(omega.min()), omega_max=float(omega.max()),
-                    moved=float(np.mean(before != self.gamma.argmax(axis=1))) if self.iteration > 1 else 1.0)
+                    moved=float(np.mean(before != self.gamma.argmax(axis=1))))
         return Iteration(logs, assign)
 
     def keep_crisp(self, labelled) -> None:
