@@ -425,6 +425,12 @@ def hold(x: np.ndarray):
         return tf.identity(x)  # one copy; tf.constant / convert_to_tensor of an array briefly make two (measured)
 
 
+def shuffled_passes(rng: np.random.Generator, members, need: int) -> np.ndarray:
+    """``need`` sample indices: ``members`` (an index array, or n for 0..n−1) shuffled anew pass after pass."""
+    passes = -(-need // (members if isinstance(members, int) else len(members)))
+    return np.concatenate([rng.permutation(members) for _ in range(passes)])[:need]
+
+
 def real_batches(x, w, batch_size: int, seed: int, epoch_seed: int, noise_dim: int, clusters: int,
                  epochs: int = 1):
     """M-step input: dicts {x_real, w, z, c} per batch for ``epochs`` passes (Eq. 1-2).

@@ -186,3 +186,11 @@ def test_fill_joins_a_stream_of_batches_with_plain_or_named_labels(n):
     np.testing.assert_allclose(x, images.astype(np.float32))
     np.testing.assert_array_equal(y["label"], labels)
     np.testing.assert_array_equal(y["smiling"], labels % 2)
+
+
+def test_shuffled_passes_draws_every_member_once_per_pass_and_cuts_the_last_pass():
+    members = np.array([3, 7, 9])
+    got = data.shuffled_passes(np.random.default_rng(0), members, 8)
+    assert len(got) == 8 and sorted(got[:3]) == [3, 7, 9] and sorted(got[3:6]) == [3, 7, 9]
+    assert set(got[6:]) <= {3, 7, 9} and len(set(got[6:])) == 2  # part of a third pass, no repeat within it
+    assert sorted(data.shuffled_passes(np.random.default_rng(1), 4, 4)) == [0, 1, 2, 3]  # n stands for 0..n−1

@@ -30,6 +30,7 @@ import tensorflow as tf
 
 from gan_em_tf import networks as shared_networks
 from gan_em_tf.architecture import compiles_with_xla
+from gan_em_tf.data import shuffled_passes
 from gan_em_tf.dnnmm import networks
 from gan_em_tf.dnnmm.config import TrainConfig
 from gan_em_tf.dnnmm.models import MinMaxStep
@@ -190,8 +191,7 @@ def m_step_batches(x: np.ndarray, gamma: np.ndarray, labelled: np.ndarray, steps
     (seed, iteration)."""
     rng = np.random.default_rng([seed, iteration, 11])
     need = steps * critic_steps * batch
-    order = np.concatenate([rng.permutation(len(x)) for _ in range(-(-need // len(x)))])[:need]
-    index = order.reshape(steps, batch, critic_steps)
+    index = shuffled_passes(rng, len(x), need).reshape(steps, batch, critic_steps)
     images, memberships, flags = tf.convert_to_tensor(x), tf.constant(gamma), tf.constant(labelled)
 
     def draw(i, idx):

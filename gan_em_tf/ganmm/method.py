@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from gan_em_tf import recipes
 from gan_em_tf.architecture import compiles_with_xla
+from gan_em_tf.data import shuffled_passes
 from gan_em_tf.ganmm import networks
 from gan_em_tf.ganmm.config import TrainConfig
 from gan_em_tf.ganmm.models import ClassifierStep, WganStep
@@ -221,11 +222,8 @@ def pair_batches(x: np.ndarray, sets: list[np.ndarray], steps: int, batch: int, 
     N(0, I) and the gradient penalty's uniform mix, all fixed by (seed, iteration)."""
     rng = np.random.default_rng([seed, iteration, 7])
     need = steps * critic_steps * batch
-    columns = []
-    for members in sets:
-        order = np.concatenate([rng.permutation(members) for _ in range(-(-need // len(members)))])[:need]
-        columns.append(order.reshape(steps, critic_steps, batch).transpose(0, 2, 1))  # [steps, B, c]
-    index = np.stack(columns, axis=2)  # [steps, B, P, c]
+    index = np.stack([shuffled_passes(rng, members, need).reshape(steps, critic_steps, batch).transpose(0, 2, 1)
+                      for members in sets], axis=2)  # [steps, B, P, c]: pair p's [steps, B, c] indices
     pairs = len(sets)
     images = tf.convert_to_tensor(x)
 
