@@ -6,6 +6,7 @@ import time
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
+from sklearn.metrics import pairwise_distances_argmin
 from sklearn.mixture import GaussianMixture
 
 from gan_em_tf import metrics
@@ -20,7 +21,8 @@ WARD_PCA = 50  # principal components Ward merges in
 def ward(flat: np.ndarray, k: int, seed: int, fit_rows: int | None = None) -> np.ndarray:
     """Ward's agglomerative clustering (each merge the one that adds least within-cluster variance) on the
     first ``WARD_PCA`` principal components of the first min(fit_rows, ``WARD_ROWS``) rows; every later row
-    goes to the nearest cluster mean there. Deterministic: the seed only fixes PCA's solver."""
+    goes to the nearest cluster mean there. The seed fixes PCA's randomized solver; the merges amplify small
+    differences, so the seed, and even BLAS's thread count, can change the partition (paper_repro/RESULTS.md)."""
     fit = flat[:min(fit_rows or len(flat), WARD_ROWS)]
     pca = PCA(min(WARD_PCA, fit.shape[1], len(fit) - 1), random_state=seed).fit(fit)
     codes = pca.transform(fit)
@@ -28,9 +30,7 @@ def ward(flat: np.ndarray, k: int, seed: int, fit_rows: int | None = None) -> np
     if len(fit) == len(flat):
         return fitted
     means = np.stack([codes[fitted == c].mean(axis=0) for c in range(k)])
-    rest = pca.transform(flat[len(fit):])
-    nearest = ((rest[:, None, :] - means[None]) ** 2).sum(axis=2).argmin(axis=1)
-    return np.concatenate([fitted, nearest])
+    return np.concatenate([fitted, pairwise_distances_argmin(pca.transform(flat[len(fit):]), means)])
 
 
 def fit_predict(method: str, x: np.ndarray, k: int, seed: int, fit_rows: int | None = None) -> np.ndarray:
