@@ -235,17 +235,19 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
     rc.add_argument("--method", default=methods.DEFAULT, choices=methods.NAMES, help="whose recipes (default: gan-em)")
     rc.set_defaults(func=cmd_recipes)
 
-    b = sub.add_parser("baseline", help="k-means / GMM / Ward / labels-only baselines scored with the same metrics",
+    b = sub.add_parser("baseline",
+                       help="k-means / GMM / Ward / t-SNE + Ward / labels-only baselines scored with the same metrics",
                        description="Run scikit-learn k-means (n_init=10), a diagonal GMM and/or Ward's agglomerative "
-                                   "clustering (on 50 principal components) on raw pixels; with "
+                                   "clustering (on 50 principal components or a t-SNE map of them) on raw pixels; with "
                                    "--labels N also GAN-EM's E-net trained on the N labelled examples alone "
                                    "(labels-only: the reference row of the semi-supervised columns).")
     _add_data_args(b)
-    b.add_argument("--method", default="all", choices=("kmeans", "gmm", "ward", "labels-only", "dec", "all"),
+    b.add_argument("--method", default="all",
+                   choices=("kmeans", "gmm", "ward", "tsne-ward", "labels-only", "dec", "all"),
                    help="which baseline (default: all = kmeans and gmm, the papers' rows, plus labels-only when "
-                        "--labels is given); ward: Ward's agglomerative clustering on 50 principal components (at "
-                        "most 10,000 rows fitted, the rest sent to the nearest cluster mean); dec: DEC (Xie et al. "
-                        "2016) on the encoder of --sae")
+                        "--labels is given); ward: Ward's agglomerative clustering on 50 principal components; "
+                        "tsne-ward: Ward's on a 2-D t-SNE map of them (both fit at most 10,000 rows and send the "
+                        "rest to the nearest cluster); dec: DEC (Xie et al. 2016) on the encoder of --sae")
     b.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds to average over (default: 0 1 2)")
     lo = b.add_argument_group("labels-only (scored like gan-em cluster --labels N: on the test split after "
                               "--split train, else on the unlabelled rest)")

@@ -46,6 +46,10 @@ class Method:
     def start(self, x: np.ndarray) -> None:
         """Once, before the first EM iteration of a new run (not on resume): e.g. the initial soft labels."""
 
+    def describe_start(self) -> str:
+        """What :meth:`start` does, for a log line before it ('' when it does nothing worth saying)."""
+        return ""
+
     def describe_next(self) -> str:
         """The coming EM iteration in a few words, for its first log line."""
         raise NotImplementedError

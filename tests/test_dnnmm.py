@@ -187,18 +187,18 @@ def test_semi_supervised_digits_write_the_whole_run_folder_scored_as_a_classifie
     assert model.generate(noise, np.array([0, 1, 2], np.int32))["images"].shape == (3, 8, 8, 1)
 
 
-def test_a_ward_start_gives_the_first_m_step_crisp_ward_memberships_and_their_shares_as_omega():
+def test_a_tsne_ward_start_gives_the_first_m_step_its_crisp_clusters_and_their_shares_as_omega():
     from gan_em_tf.baselines import fit_predict
 
-    model = _method(init="ward")
+    model = _method(init="tsne-ward")
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(c, 0.1, (n, 4)) for c, n in ((0, 10), (1, 20), (2, 30))]).astype(np.float32)
     model.start(x)
-    hard = fit_predict("ward", x, 3, 0)
+    hard = fit_predict("tsne-ward", x, 3, 0)
     np.testing.assert_array_equal(model.gamma, np.eye(3)[hard])
     np.testing.assert_allclose(np.sort(model.omega.numpy()), [1 / 6, 1 / 3, 1 / 2], rtol=1e-6)
     assert not _method().gamma.any()  # init none: no memberships until the first E-step
-    moved = model.em_iteration(x, verbose=0).logs["moved"]  # the first E-step's moves count from Ward's clusters
+    moved = model.em_iteration(x, verbose=0).logs["moved"]  # the first E-step's moves count from the start
     assert moved == pytest.approx(np.mean(hard != model.gamma.argmax(axis=1)))
 
 
@@ -217,8 +217,8 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys):
         (["--method", "minmax-em", "--e-steps", "5"], "--e-steps"),  # the E-step trains nothing
         (["--method", "clustergan", "--separation", "5"], "--separation"),  # DNN-MM's means
         (["--method", "minmax-em", "--classes", "0,9"], "--classes"),
-        (["--method", "minmax-em", "--init", "ward", "--labels", "8", "--clusters", "4"], "--init"),
-        (["--method", "clustergan", "--init", "ward"], "--init"),  # DNN-MM's start
+        (["--method", "minmax-em", "--init", "tsne-ward", "--labels", "8", "--clusters", "4"], "--init"),
+        (["--method", "clustergan", "--init", "tsne-ward"], "--init"),  # DNN-MM's start
         (["--method", "minmax-em", "--classes", "0,1", "--limit", "11"], "--limit"),
     ]
     assert_one_line_errors(capsys, tmp_path, data, cases)

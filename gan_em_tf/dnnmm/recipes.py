@@ -1,6 +1,6 @@
 """DNN-MM's named recipes (``gan-em cluster --method minmax-em --recipe NAME``; ``gan-em recipes --method
 minmax-em``). ``slides`` is Eq. 12–13 with this package's reading of what the slides leave open
-(:mod:`gan_em_tf.dnnmm.config`); ``ward-start`` adds the start of EM they do not give."""
+(:mod:`gan_em_tf.dnnmm.config`); ``tsne-start`` adds the start of EM they do not give."""
 from __future__ import annotations
 
 from gan_em_tf.recipes import Recipe
@@ -10,13 +10,13 @@ RECIPES = {r.name: r for r in [
            "λ1 = λ2 = 1, Adam 2e-4, batch 64; a first M-step of 10 passes without memberships, then one pass per "
            "M-step and γ and ω in closed form",
            {"schedule.iterations": 15, "schedule.m_epochs": 1.0, "schedule.first_m_scale": 10.0}),
-    Recipe("ward-start", "slides with the memberships started from Ward's clustering of the data (--init ward): "
-           "the start of EM the slides leave open, for clustering without labels (paper_repro/RESULTS.md)",
-           {"train.init": "ward"}, based_on="slides"),
+    Recipe("tsne-start", "slides with the memberships started from Ward's clustering of a t-SNE map of the data "
+           "(--init tsne-ward): the start of EM the slides leave open, for clustering without labels "
+           "(paper_repro/RESULTS.md)", {"train.init": "tsne-ward"}, based_on="slides"),
 ]}
 
 
 def default_recipe(conv_networks: bool, clusters: int, labels: int) -> str:
-    """Without labels ``ward-start`` (measured better than ``slides``' start from G's own components), with
+    """Without labels ``tsne-start`` (measured better than ``slides``' start from G's own components), with
     labels ``slides`` (the labelled images start the memberships)."""
-    return "slides" if labels else "ward-start"
+    return "slides" if labels else "tsne-start"

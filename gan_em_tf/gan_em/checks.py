@@ -42,8 +42,8 @@ def validate(cfg, ds) -> None:
     moves_fit(cfg, k)
     growth_fits(cfg, k)
     supervision_fits(cfg, ds)
-    if t.init == "kmeans" and (cfg.semi_supervised or t.growth):
-        raise UserError("--init kmeans starts w from k-means for clustering into K clusters, not with --labels or "
+    if t.init != "uniform" and (cfg.semi_supervised or t.growth):
+        raise UserError(f"--init {t.init} starts w from a clustering into K clusters, not with --labels or "
                         "--grow-from; pass --init uniform")
 
 

@@ -13,7 +13,7 @@ from gan_em_tf.errors import UserError
 
 GENERATOR_LOSSES = ("exp", "onehot")
 E_CLASS_PRIORS = ("phi", "uniform")
-INITS = ("uniform", "kmeans")
+INITS = ("uniform", "tsne-ward")
 OPTIMIZERS = ("adam", "rmsprop")
 
 
@@ -69,7 +69,7 @@ class TrainConfig:
     e_class_prior: str = "phi"  # phi: c ~ φ (paper Eq. 5) | uniform: balanced batches (authors' code)
     real_unit_weight: float = 1.0  # weight of the real/fake unit on real images (authors: 2)
     noise_dim: int = 62
-    init: str = "uniform"  # uniform (Algorithm 1, line 1) | kmeans (w from k-means; the standard EM start)
+    init: str = "uniform"  # uniform (Algorithm 1, line 1) | tsne-ward (w from a classical clustering)
     e_augment: bool = False  # jitter the E-step's generated images (not in the paper; gan_em_tf.augment)
     e_augment_start: int = 0  # the jitter acts from EM iteration e_augment_start + 1 on
     g_class_start: int = 1  # first EM iteration whose G loss has its class-unit term (before: real/fake only)

@@ -21,8 +21,9 @@ FLAGS = (
     Flag("--e-class-prior", "train.e_class_prior", "classes of the E-step's generated batches: phi draws c ~ φ "
          "(paper Eq. 5), so cluster sizes follow the data; uniform gives every class the same share (authors' "
          "code), which pulls clusters toward equal sizes", {"choices": E_CLASS_PRIORS}),
-    Flag("--init", "train.init", "initial soft labels w: uniform (Algorithm 1) or 0.9 on each sample's k-means "
-         "cluster (the usual EM start; not in the paper)", {"choices": INITS}),
+    Flag("--init", "train.init", "initial soft labels w: uniform (Algorithm 1) or 0.9 on each sample's cluster "
+         "from Ward's clustering of a t-SNE map of the data (gan-em baseline --method tsne-ward; EM's usual start "
+         "from a classical clustering, not in the paper)", {"choices": INITS}),
     Flag("--e-augment", "train.e_augment", "jitter every generated image of the E-step (rotation ≤ 11°, shift ≤ 8%%, "
          "zoom ±10%%) so the E-net, trained on G's samples only, also covers real images G does not draw (not in "
          "the paper; images only)", {"action": argparse.BooleanOptionalAction}),

@@ -1,6 +1,6 @@
 """GAN-EM (Zhao et al., IJCAI 2019) as a :class:`~gan_em_tf.method.Method`: one EM iteration of Algorithm 1.
 
-    w ← 1/K                                  (line 1; or from k-means, a recipe's choice)
+    w ← 1/K                                  (line 1; or from t-SNE + Ward, a recipe's choice)
     for iteration = 1..n:
         φ_i ← N_i / N = mean_x w_i(x)        (lines 3–4, §4.1)
         p passes of the M-step GAN           (lines 5–8, Eq. 1–2)
@@ -30,7 +30,7 @@ from gan_em_tf.gan_em.moves import PartitionMoves, describe
 from gan_em_tf.method import BenchPhase, Iteration, Method
 from gan_em_tf.training import last_epoch, make_optimizer
 
-KMEANS_START_CONFIDENCE = 0.9  # init "kmeans": w = 0.9 on each sample's k-means cluster, the rest spread evenly
+START_CONFIDENCE = 0.9  # init "tsne-ward": w = 0.9 on each sample's cluster, the rest spread evenly
 
 
 def build(cfg: RunConfig, shape: tuple, n_samples: int, strategy) -> "GanEm":
@@ -82,16 +82,23 @@ class GanEm(Method):
 
     # ------------------------------------------------------------------ the runner's interface
     def start(self, x: np.ndarray) -> None:
-        """``init`` kmeans: w from a k-means run, ``KMEANS_START_CONFIDENCE`` on each sample's cluster — the
-        usual start of EM for mixtures (scikit-learn's GaussianMixture starts there); Algorithm 1 starts from
-        uniform w."""
-        if self.cfg.train.init == "kmeans":
-            from gan_em_tf.baselines import fit_predict
+        """``init`` tsne-ward: ``START_CONFIDENCE`` of w on each sample's cluster from Ward's clustering of a t-SNE
+        map (:func:`gan_em_tf.baselines.tsne_ward`) — EM for mixtures usually starts from a classical clustering
+        (scikit-learn's GaussianMixture from k-means; on the bundled digits this one ends higher: RESULTS.md);
+        Algorithm 1 starts from uniform w."""
+        if self.cfg.train.init != "uniform":
+            from gan_em_tf.baselines import start_memberships
 
-            hard = fit_predict("kmeans", x, self.clusters, self.cfg.runtime.seed)
-            rest = (1.0 - KMEANS_START_CONFIDENCE) / (self.clusters - 1)
-            self.w = np.full((len(x), self.clusters), rest, np.float32)
-            self.w[np.arange(len(x)), hard] = KMEANS_START_CONFIDENCE
+            self.w = start_memberships(self.cfg.train.init, x, self.clusters, self.cfg.runtime.seed,
+                                       START_CONFIDENCE)
+
+    def describe_start(self) -> str:
+        if self.cfg.train.init == "uniform":
+            return ""
+        from gan_em_tf.baselines import FIT_ROWS
+
+        return (f"w from Ward's clustering of a t-SNE map of the first {min(len(self.w), FIT_ROWS):,} samples "
+                "(about a minute per 5,000 on 2 cores)")
 
     def describe_next(self) -> str:
         return f"M-step {self.m_batches()} batches, E-step {self.cfg.schedule.e_steps} steps"
