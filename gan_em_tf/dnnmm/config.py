@@ -15,10 +15,10 @@ The slides fix the model and the objective (Eq. 1–13) and leave these open; ea
   share a component is then whatever G's components happened to draw. ``tsne-ward``: each sample's cluster
   from Ward's clustering of a t-SNE map of the data (:func:`gan_em_tf.baselines.tsne_ward`), crisp, and ω their
   shares. Starting EM from a classical clustering is the standard start for mixtures (scikit-learn's
-  GaussianMixture starts from k-means); DNN-MM's EM keeps the start's partition and refines it (+0.01 to +0.03
-  ACC), so the start sets the result, and t-SNE + Ward is taken because it clustered every set measured here
-  best (at seed 10, MNIST 0-4 / 0-6 / digits / UCI Segmentation: 0.980 / 0.956 / 0.951 / 0.736 against Ward on
-  50 principal components' 0.973 / 0.788 / 0.839 / 0.708 and k-means' 0.871 / 0.705 / 0.792 / 0.665:
+  GaussianMixture starts from k-means); DNN-MM's EM keeps the start's partition (ACC within −0.01 and +0.03 of
+  the start's), so the start sets the result, and t-SNE + Ward is taken because it clustered every set measured
+  here best (at seed 10, MNIST 0-4 / 0-6 / digits / UCI Segmentation: 0.980 / 0.956 / 0.951 / 0.736 against
+  Ward on 50 principal components' 0.973 / 0.788 / 0.839 / 0.708 and k-means' 0.871 / 0.705 / 0.792 / 0.665:
   RESULTS.md). E then maps each of those clusters to its mean from the
   first step, so G's component k is held to draw what cluster k holds, as labelled samples hold it with
   Eq. 13. The slides do not say how EM starts. Unsupervised only.
