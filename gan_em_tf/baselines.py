@@ -76,6 +76,15 @@ def fit_predict(method: str, x: np.ndarray, k: int, seed: int, fit_rows: int | N
     return model.fit(fit).predict(flat)
 
 
+def start_description(method: str, n_samples: int) -> str:
+    """In words, for a run's log line: the clustering ``method`` of ``n_samples`` that :func:`start_memberships`
+    makes."""
+    if method != "tsne-ward":
+        return method
+    return (f"Ward's clustering of a t-SNE map of the first {min(n_samples, FIT_ROWS):,} samples (about a minute "
+            "per 5,000 on 2 cores)")
+
+
 def start_memberships(method: str, x: np.ndarray, k: int, seed: int, confidence: float = 1.0) -> np.ndarray:
     """[N, K] memberships that start EM from the classical clustering ``method`` (:func:`fit_predict`):
     ``confidence`` on each sample's cluster, the rest spread evenly over the other K − 1."""

@@ -57,8 +57,9 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
             method.load_state(state)
             log(f"resumed from {ckpt} after EM iteration {method.iteration}")
         else:
-            if cfg.runtime.verbose and method.describe_start():
-                log(f"start: {method.describe_start()}")
+            what = method.describe_start()
+            if cfg.runtime.verbose and what:
+                log(f"start: {what}")
             method.start(ds.x)
             rundir.write_json(os.path.join(run_dir, rundir.DATA_INFO),
                               {"name": ds.name, "shape": list(ds.shape), "n_samples": len(ds)})

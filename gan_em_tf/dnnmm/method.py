@@ -85,10 +85,9 @@ class DnnMm(Method):
     def describe_start(self) -> str:
         if self.cfg.train.init == "none":
             return ""
-        from gan_em_tf.baselines import FIT_ROWS
+        from gan_em_tf.baselines import start_description
 
-        return (f"γ from Ward's clustering of a t-SNE map of the first {min(self.n_samples, FIT_ROWS):,} samples "
-                "(about a minute per 5,000 on 2 cores)")
+        return f"γ from {start_description(self.cfg.train.init, self.n_samples)}"
 
     def describe_next(self) -> str:
         e_step = "argmax z_c" if self.cfg.method == "clustergan" else "γ and ω over the data"

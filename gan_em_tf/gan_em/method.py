@@ -95,10 +95,9 @@ class GanEm(Method):
     def describe_start(self) -> str:
         if self.cfg.train.init == "uniform":
             return ""
-        from gan_em_tf.baselines import FIT_ROWS
+        from gan_em_tf.baselines import start_description
 
-        return (f"w from Ward's clustering of a t-SNE map of the first {min(len(self.w), FIT_ROWS):,} samples "
-                "(about a minute per 5,000 on 2 cores)")
+        return f"w from {start_description(self.cfg.train.init, len(self.w))}"
 
     def describe_next(self) -> str:
         return f"M-step {self.m_batches()} batches, E-step {self.cfg.schedule.e_steps} steps"
