@@ -71,29 +71,36 @@ def start() -> tf.distribute.Strategy:
 
 def worker_task() -> tuple[str, int]:
     """(task type, index) from ``TF_CONFIG``; a missing or malformed one is a one-line error."""
+    task_type, index, _ = _cluster_config()
+    return task_type, index
+
+
+def is_chief() -> bool:
+    """Whether this process writes the run folder: always, unless it is a non-chief multi-worker task (the chief
+    is the task of type ``chief``, or worker 0 when the cluster names none)."""
+    if not is_multi_worker():
+        return True
+    task_type, index, cluster = _cluster_config()
+    return task_type == "chief" or ("chief" not in cluster and index == 0)
+
+
+def _cluster_config() -> tuple[str, int, dict]:
+    """(task type, index, cluster) parsed once from ``TF_CONFIG``; a missing or malformed one is a one-line
+    error."""
     raw = os.environ.get("TF_CONFIG")
     if not raw:
         raise UserError("--strategy multi-worker reads the cluster from the TF_CONFIG environment variable, which is "
                         "not set; see the README's 'Several machines' section")
     try:
         config = json.loads(raw)
-        task_type, index = config["task"]["type"], int(config["task"]["index"])
-        members = config["cluster"][task_type]
+        task_type, index, cluster = config["task"]["type"], int(config["task"]["index"]), config["cluster"]
+        members = cluster[task_type]
     except (ValueError, KeyError, TypeError):
         raise UserError('TF_CONFIG is not {"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", '
                         '"index": i}}; fix the environment variable') from None
     if task_type not in ("worker", "chief") or not 0 <= index < len(members):
         raise UserError(f"TF_CONFIG's task {task_type} {index} is not one of its cluster's workers; fix its task")
-    return task_type, index
-
-
-def is_chief() -> bool:
-    """Whether this process writes the run folder: always, unless it is a non-chief multi-worker task."""
-    if not is_multi_worker():
-        return True
-    task_type, index = worker_task()
-    has_chief = "chief" in json.loads(os.environ["TF_CONFIG"])["cluster"]
-    return task_type == "chief" or (not has_chief and index == 0)
+    return task_type, index, cluster
 
 
 @contextlib.contextmanager
