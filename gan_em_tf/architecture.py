@@ -20,7 +20,12 @@ def uses_conv(shape: tuple) -> bool:
 
 def compiles_with_xla(shape: tuple, requested: bool) -> bool:
     """Whether a method compiles its phases for ``shape`` with XLA: as requested (``--xla``/``--no-xla``) for
-    MLP networks; never for convolutional ones, whose XLA CPU kernels run slower than TensorFlow's oneDNN
-    kernels (GAN-EM's 28×28 M-step 3.5 against 4.4 steps/s, E-step 3.4 against 4.9; GANMM's about 6× slower:
-    paper_repro/RESULTS.md, Speed)."""
-    return requested and not uses_conv(shape)
+    MLP networks, and for every network on a GPU; never for convolutional ones on CPUs, whose XLA kernels run
+    slower there than TensorFlow's oneDNN kernels (GAN-EM's 28×28 M-step 3.5 against 4.4 steps/s, E-step 3.4
+    against 4.9; GANMM's about 6× slower: paper_repro/RESULTS.md, Speed). (No GPU was at hand to measure XLA's
+    effect there; ``--no-xla`` turns it off.) Called once TensorFlow runs."""
+    if not requested or not uses_conv(shape):
+        return requested
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))

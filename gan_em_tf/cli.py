@@ -222,8 +222,8 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
                         "multi-worker: one of the workers in TF_CONFIG (start every worker with the same flags; "
                         "the first writes --out); default: one device")
     r.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
-                   help="compile the train steps of MLP networks with XLA (default: on; 3x faster on the digits on a "
-                        "CPU); convolutional networks run without it, on TensorFlow's faster CPU kernels")
+                   help="compile the train steps with XLA (default: on; 3x faster on the digits on a CPU); on a CPU "
+                        "convolutional networks run without it, on TensorFlow's faster CPU kernels")
     r.add_argument("--mixed-precision", action="store_true", help="mixed_bfloat16 policy (GPUs, bf16 CPUs)")
     r.add_argument("--deterministic", action="store_true",
                    help="TensorFlow op determinism: bit-identical reruns and resumes, slower")

@@ -266,3 +266,12 @@ def test_fused_adam_computes_what_keras_adam_computes(compiled):
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert not np.allclose(results[1][0], start[0], atol=1e-3)  # the variables moved
+
+
+@pytest.mark.parametrize("gpus, conv_xla", [([], False), (["GPU:0"], True)])
+def test_xla_compiles_mlps_as_asked_and_convolutions_on_a_gpu_only(monkeypatch, gpus, conv_xla):
+    from gan_em_tf.architecture import compiles_with_xla
+
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: gpus if kind == "GPU" else [])
+    assert compiles_with_xla((8,), True) and not compiles_with_xla((8,), False)
+    assert compiles_with_xla((28, 28, 1), True) == conv_xla and not compiles_with_xla((28, 28, 1), False)
