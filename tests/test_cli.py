@@ -82,6 +82,15 @@ def test_a_run_still_going_is_not_resumed_or_overwritten_but_a_stale_lock_is_ign
     assert not os.path.exists(lock)  # released at the end
 
 
+def test_the_baseline_command_offers_every_baseline_of_the_library():
+    """cli keeps its own list (it imports scikit-learn only when a baseline runs); it must name them all."""
+    from gan_em_tf import baselines, cli
+
+    sub = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    method = next(a for a in sub.choices["baseline"]._actions if a.dest == "method")
+    assert set(method.choices) == {*baselines.METHODS, "labels-only", "dec", "all"}
+
+
 @pytest.mark.parametrize("method,low,high", [("kmeans", 0.77, 0.81),  # ANCHORS.md: 0.792 on digits
                                              ("ward", 0.82, 0.86),  # 0.839 measured (RESULTS.md)
                                              ("tsne-ward", 0.92, 0.96)])  # 0.944 measured
