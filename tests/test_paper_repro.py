@@ -1,5 +1,8 @@
 """Smoke tests: every paper_repro script runs its --quick path end to end (with a tiny schedule on
-top), writes its JSON / Markdown / PNG, and the Colab notebook converts with nbconvert."""
+top), writes its JSON / Markdown / PNG, and the Colab notebook converts with nbconvert. The scripts run in
+this process through their main(argv), as `python paper_repro/NAME.py ARGV` would run them (one script's
+refusal is checked as a program too)."""
+import importlib
 import json
 import os
 import subprocess
@@ -7,16 +10,22 @@ import sys
 
 import pytest
 
+from conftest import stop_handlers_kept
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = "--iterations 1 --m-epochs 1 --e-steps 5 --batch-size 32 --limit 300 --no-export --quiet --no-xla"  # any method
 
 
+def _run_main(name, *argv):
+    """paper_repro/NAME.py ARGV through its main() in this process; it must end with exit status 0."""
+    sys.path.insert(0, os.path.join(ROOT, "paper_repro"))
+    module = importlib.import_module(name.removesuffix(".py"))
+    with stop_handlers_kept():
+        assert module.main([str(a) for a in argv]) == 0
+
+
 def _script(name, out, *args):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "paper_repro", name), "--quick", "--out", str(out),
-                           "--cluster-args", TINY, *args], capture_output=True, text=True, timeout=600, env=env)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    return proc
+    _run_main(name, "--quick", "--out", out, "--cluster-args", TINY, *args)
 
 
 @pytest.mark.parametrize("script,args,outputs", [
@@ -120,20 +129,18 @@ def test_table1_runs_each_column_with_its_recipe():
 GANMM_TINY = "--iterations 1 --e-steps 5 --limit 200 --clusters 3 --no-xla --quiet"
 
 
-def test_ganmm_tables_and_figure_2_share_their_runs(tmp_path):
+def test_ganmm_tables_and_figure_2_share_their_runs(tmp_path, capsys):
     """ganmm_table1 runs GANMM and GANMM (EM) and the four baselines; ganmm_table2 and ganmm_fig2_samples with the
     same --out reuse those runs (their commands match) and add the per-cluster table and the samples panel."""
     for script, outputs in (("ganmm_table1.py", ["ganmm_table1.json", "ganmm_table1.md", "ganmm_table1.png"]),
                             ("ganmm_table2.py", ["ganmm_table2.json", "ganmm_table2.md", "ganmm_table2.png"]),
                             ("ganmm_fig2_samples.py", ["ganmm_fig2.json", "ganmm_fig2.md", "ganmm_fig2_samples.png"])):
-        proc = subprocess.run([sys.executable, os.path.join(ROOT, "paper_repro", script), "--quick", "--out",
-                               str(tmp_path), "--cluster-args", GANMM_TINY], capture_output=True, text=True,
-                              timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+        _run_main(script, "--quick", "--out", tmp_path, "--cluster-args", GANMM_TINY)
         for name in outputs:
             assert os.path.getsize(tmp_path / name) > 100, name
         if script != "ganmm_table1.py":
-            assert "+ gan-em cluster" not in proc.stdout  # table 1's runs were reused, not run again
+            assert "+ gan-em cluster" not in capsys.readouterr().out  # table 1's runs were reused, not run again
+        capsys.readouterr()
     table1 = json.load(open(tmp_path / "ganmm_table1.json"))
     run = json.load(open(tmp_path / "mnist" / "ganmm" / "seed-0" / "summary.json"))
     assert table1["measured"]["GANMM"]["purity"][0] == run["purity"]
@@ -148,11 +155,8 @@ def test_ganmm_tables_and_figure_2_share_their_runs(tmp_path):
 
 def test_ganmm_figs3_5_train_on_a_share_and_assign_all_the_data(tmp_path):
     """Figs. 3-5: a run trained on 10 % of the digits, all 1,797 of them assigned through its SavedModel."""
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "paper_repro", "ganmm_figs3_5_data_scale.py"),
-                           "--quick", "--out", str(tmp_path), "--fractions", "0.1", "--cluster-args",
-                           GANMM_TINY.replace("--limit 200 ", "")], capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    _run_main("ganmm_figs3_5_data_scale.py", "--quick", "--out", tmp_path, "--fractions", "0.1", "--cluster-args",
+              GANMM_TINY.replace("--limit 200 ", ""))
     assert json.load(open(tmp_path / "10pct" / "ganmm" / "seed-0" / "summary.json"))["n_samples"] == 180
     report = json.load(open(tmp_path / "ganmm_figs3_5.json"))
     assert report["assigned"] == 1797 and set(report["measured"]) == {"GANMM", "GANMM (EM)", "k-means", "GMM"}
@@ -162,11 +166,8 @@ def test_ganmm_figs3_5_train_on_a_share_and_assign_all_the_data(tmp_path):
 
 
 def test_dnnmm_mnist_quick_writes_the_table_and_a_curve_per_class_count(tmp_path):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
     tiny = "--iterations 1 --m-epochs 1 --batch-size 32 --no-export --quiet --no-xla"  # no --e-steps: DNN-MM has none
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "paper_repro", "dnnmm_mnist.py"), "--quick", "--out",
-                           str(tmp_path), "--cluster-args", tiny], capture_output=True, text=True, timeout=600, env=env)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    _run_main("dnnmm_mnist.py", "--quick", "--out", tmp_path, "--cluster-args", tiny)
     report = json.load(open(tmp_path / "dnnmm_mnist.json"))
     md = open(tmp_path / "dnnmm_mnist.md").read()
     assert os.path.getsize(tmp_path / "dnnmm_mnist_3classes.png") > 100
@@ -179,11 +180,8 @@ def test_dnnmm_mnist_quick_writes_the_table_and_a_curve_per_class_count(tmp_path
 
 
 def test_dnnmm_tsne_quick_puts_the_two_latent_spaces_side_by_side(tmp_path):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
     tiny = "--iterations 1 --m-epochs 1 --batch-size 32 --quiet --no-xla"
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "paper_repro", "dnnmm_tsne.py"), "--quick", "--out",
-                           str(tmp_path), "--cluster-args", tiny], capture_output=True, text=True, timeout=600, env=env)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    _run_main("dnnmm_tsne.py", "--quick", "--out", tmp_path, "--cluster-args", tiny)
     report = json.load(open(tmp_path / "dnnmm_tsne.json"))
     for method in ("minmax-em", "clustergan"):
         run = json.load(open(tmp_path / "classes-3" / method / "alpha-0.5" / "seed-0" / "summary.json"))
@@ -197,14 +195,10 @@ def test_dnnmm_cifar_celeba_reads_both_sets_through_tfds(tmp_path, monkeypatch):
     hair classes, a few images each, both methods, in this process."""
     import tensorflow_datasets as tfds
 
-    sys.path.insert(0, os.path.join(ROOT, "paper_repro"))
-    import dnnmm_cifar_celeba
-
     tiny = "--iterations 1 --m-epochs 1 --batch-size 8 --image-size 16 --no-export --quiet --no-xla --no-tensorboard"
     with tfds.testing.mock_data(num_examples=200):
-        code = dnnmm_cifar_celeba.main(["--quick", "--out", str(tmp_path), "--per-class", "4", "--alphas", "0",
-                                        "--cluster-args", tiny])
-    assert code == 0
+        _run_main("dnnmm_cifar_celeba.py", "--quick", "--out", tmp_path, "--per-class", "4", "--alphas", "0",
+                  "--cluster-args", tiny)
     report = json.load(open(tmp_path / "dnnmm_cifar_celeba.json"))
     for name in ("cifar10", "celeb_a"):
         for method in ("minmax-em", "clustergan"):
