@@ -1,5 +1,6 @@
 """Shared fixtures: a tiny end-to-end GAN-EM run on the bundled digits, made once per test run."""
 import contextlib
+import io
 import json
 import os
 import signal
@@ -47,6 +48,20 @@ def cli_in_process(capsys, argv):
     return code, captured.err, captured.out
 
 
+def cli_captured(argv):
+    """:func:`cli_in_process` for fixtures wider than one test (which cannot take capsys): the output is
+    captured by redirection instead."""
+    from gan_em_tf import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with stop_handlers_kept(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(list(argv))
+        except SystemExit as e:
+            code = e.code
+    return code, err.getvalue(), out.getvalue()
+
+
 @contextlib.contextmanager
 def stop_handlers_kept():
     """main() installs its SIGINT / SIGTERM handlers; put the test runner's back afterwards."""
@@ -70,10 +85,10 @@ def tiny_run(tmp_path_factory):
     """RUN_DIR of `gan-em cluster --dataset digits` with the tiny schedule (K=10), at --net-width 0.5 so that
     the export round trip also checks that a run's networks are rebuilt at the width it was trained with."""
     run_dir = str(tmp_path_factory.mktemp("runs") / "digits")
-    proc = gan_em("cluster", "--dataset", "digits", "--out", run_dir, "--seed", "3", "--net-width", "0.5", *TINY)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    last = proc.stdout.strip().splitlines()[-1]
-    return run_dir, json.loads(last)
+    code, err, out = cli_captured(["cluster", "--dataset", "digits", "--out", run_dir, "--seed", "3", "--net-width",
+                                   "0.5", *TINY])
+    assert code == 0, err[-3000:]
+    return run_dir, json.loads(out.strip().splitlines()[-1])
 
 
 def tensorboard_events(run_dir: str) -> tuple[dict, dict]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import assert_one_line_errors, cli_in_process, gan_em, resume_matches_uninterrupted
+from conftest import assert_one_line_errors, cli_in_process, resume_matches_uninterrupted
 from gan_em_tf.dnnmm.priors import ClusterGanPrior, GaussianMixture
 
 
@@ -116,7 +116,7 @@ ENDPOINTS = textwrap.dedent(r'''
 
 
 @pytest.mark.parametrize("method", ["minmax-em", "clustergan"])
-def test_it_learns_three_separated_blobs_and_serves_what_the_live_model_gives(tmp_path, method):
+def test_it_learns_three_separated_blobs_and_serves_what_the_live_model_gives(tmp_path, capsys, method):
     """ACC ≥ 0.95 on three blobs 8.5 apart, and component k draws cluster k (≥ 90 % of its samples nearest
     cluster k's mean); the SavedModel, read where gan_em_tf is never imported, gives the live model's γ,
     samples and E(x). With the generator's GAN term of the wrong sign (G toward "fake") the ACC was 0.667
@@ -128,10 +128,11 @@ def test_it_learns_three_separated_blobs_and_serves_what_the_live_model_gives(tm
     path = _blobs(tmp_path)
     run = tmp_path / "run"
     recipe = {"minmax-em": "slides", "clustergan": "official"}[method]  # slides: no Ward start to lean on
-    proc = gan_em("cluster", "--method", method, "--recipe", recipe, "--dataset", "file", "--data-file", path,
-                  "--clusters", "3", *BLOB_SCHEDULE, "--seed", "0", "--quiet", "--out", str(run))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    code, err, out = cli_in_process(capsys, ["cluster", "--method", method, "--recipe", recipe, "--dataset", "file",
+                                             "--data-file", path, "--clusters", "3", *BLOB_SCHEDULE, "--seed", "0",
+                                             "--quiet", "--out", str(run)])
+    assert code == 0, err[-3000:]
+    summary = json.loads(out.strip().splitlines()[-1])
     assert summary["acc"] >= 0.95, summary
     x = data.load_array_file(path).x
     assign = np.load(run / "assignments.npy")

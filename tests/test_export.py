@@ -9,17 +9,17 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import SAVED_MODEL_LOADER, gan_em
+from conftest import SAVED_MODEL_LOADER, cli_in_process, gan_em
 
-def test_saved_model_round_trip(tiny_run, tmp_path):
+def test_saved_model_round_trip(tiny_run, tmp_path, capsys):
     run_dir, _ = tiny_run
     saved = os.path.join(run_dir, "saved_model")
     assert os.path.isfile(os.path.join(saved, "saved_model.pb"))
     dest = str(tmp_path / "exported")
-    proc = gan_em("export", run_dir, dest)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    again = gan_em("export", run_dir, dest)
-    assert again.returncode == 2 and "--overwrite" in again.stderr
+    code, err, _ = cli_in_process(capsys, ["export", run_dir, dest])
+    assert code == 0, err[-2000:]
+    code, err, _ = cli_in_process(capsys, ["export", run_dir, dest])
+    assert code == 2 and "--overwrite" in err
 
     from gan_em_tf import data, runner
     from gan_em_tf.config import DataConfig
@@ -84,7 +84,7 @@ def test_a_mixed_precision_run_exports_the_same_model_in_process_and_from_its_ch
     rundir.prepare(run_dir, overwrite=False, resume=False)
     runner.run(cfg, run_dir, log=lambda *_: None)
     assert keras.mixed_precision.global_policy().name == "float32"
-    proc = gan_em("export", run_dir, str(tmp_path / "again"))
+    proc = gan_em("export", run_dir, str(tmp_path / "again"))  # a fresh process: the policy it builds under
     assert proc.returncode == 0, proc.stderr[-2000:]
     x = tf.constant(np.random.default_rng(0).random((5, 8, 8, 1), dtype=np.float32))
     z = tf.constant(np.random.default_rng(1).random((5, 62), dtype=np.float32))

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import (SAVED_MODEL_LOADER, assert_one_line_errors, cli_in_process, gan_em,
-                      resume_matches_uninterrupted, tensorboard_events)
+from conftest import (SAVED_MODEL_LOADER, assert_one_line_errors, cli_in_process, resume_matches_uninterrupted,
+                      tensorboard_events)
 from gan_em_tf.ganmm import losses, networks
 from gan_em_tf.ganmm.config import TrainConfig
 from gan_em_tf.ganmm.models import ClassifierStep, WganStep
@@ -139,7 +139,7 @@ def _blobs(tmp_path):
 
 
 @pytest.mark.parametrize("method", ["ganmm", "ganmm-em"])
-def test_ganmm_learns_three_separated_blobs_and_each_generator_draws_its_cluster(tmp_path, method):
+def test_ganmm_learns_three_separated_blobs_and_each_generator_draws_its_cluster(tmp_path, capsys, method):
     """Purity ≥ 0.95, and generator k's samples sit where the real samples of cluster k do. Measured when
     written: purity 1.000 / 1.000 (ganmm, seeds 0, 1) and 0.972 / 0.998 (ganmm-em); with the critic's loss
     negated 0.66 for ganmm — GANMM (EM) still parts the blobs then (its E-step only needs each critic to score
@@ -150,11 +150,11 @@ def test_ganmm_learns_three_separated_blobs_and_each_generator_draws_its_cluster
 
     path = _blobs(tmp_path)
     run = tmp_path / "run"
-    proc = gan_em("cluster", "--method", method, "--dataset", "file", "--data-file", path, "--clusters", "3",
-                  "--iterations", "4", "--m-epochs", "50", "--e-steps", "500", "--lr", "1e-3", "--seed", "0", "--quiet",
-                  "--out", str(run))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    code, err, out = cli_in_process(capsys, [
+        "cluster", "--method", method, "--dataset", "file", "--data-file", path, "--clusters", "3", "--iterations",
+        "4", "--m-epochs", "50", "--e-steps", "500", "--lr", "1e-3", "--seed", "0", "--quiet", "--out", str(run)])
+    assert code == 0, err[-3000:]
+    summary = json.loads(out.strip().splitlines()[-1])
     assert summary["purity"] >= 0.95, summary
     x = data.load_array_file(path).x
     assign = np.load(run / "assignments.npy")

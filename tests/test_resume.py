@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import cli_in_process, gan_em
+from conftest import cli_captured, cli_in_process
 
 ARGS = ["cluster", "--dataset", "digits", "--limit", "240", "--iterations", "3", "--m-epochs", "2", "--e-steps",
         "20", "--batch-size", "32", "--e-batch-size", "32", "--seed", "5", "--deterministic", "--no-export",
@@ -22,8 +22,8 @@ DEFAULT_PATH = [a for a in ARGS if a not in ("--deterministic", "--no-xla")]  # 
 def full_run(tmp_path_factory):
     """The uninterrupted 3-iteration run, keeping the checkpoint after iteration 2 as well."""
     full = str(tmp_path_factory.mktemp("resume") / "full")
-    proc = gan_em(*ARGS, "--keep-every", "2", "--out", full)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    code, err, _ = cli_captured([*ARGS, "--keep-every", "2", "--out", full])
+    assert code == 0, err[-2000:]
     assert sorted(os.listdir(os.path.join(full, "checkpoints"))) == ["iter-0002", "iter-0003"]
     return full
 

@@ -11,7 +11,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import TINY, cli_in_process, gan_em
+from conftest import TINY, cli_captured, cli_in_process
 from gan_em_tf import data, embedding, metrics
 from gan_em_tf.errors import UserError
 from gan_em_tf.config import LABELS_ONLY_LR
@@ -41,17 +41,18 @@ def test_split_labelled_scores_the_rest_or_the_given_test_split():
         data.split_labelled(data.Dataset("x", ds.x, None), 8, seed=0)
 
 
-def test_labels_only_baseline_trains_on_the_labels_and_scores_the_rest(tmp_path):
+def test_labels_only_baseline_trains_on_the_labels_and_scores_the_rest(tmp_path, capsys):
     out = tmp_path / "lo.json"
-    proc = gan_em("baseline", "--dataset", "digits", "--method", "labels-only", "--labels", "100",
-                  "--label-steps", "150", "--seeds", "0", "1", "--out", str(out))
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    code, err, printed = cli_in_process(capsys, ["baseline", "--dataset", "digits", "--method", "labels-only",
+                                                 "--labels", "100", "--label-steps", "150", "--seeds", "0", "1",
+                                                 "--out", str(out)])
+    assert code == 0, err[-2000:]
     (res,) = json.load(open(out))["results"]
     assert res["method"] == "labels-only" and res["labels"] == 100 and res["steps"] == 150
     assert res["lr"] == pytest.approx(LABELS_ONLY_LR) and res["recipe"] == "authors"
     assert [r["n_heldout"] for r in res["per_seed"]] == [1697, 1697]  # 1,797 digits minus the 100 labelled
     # chance is 0.9; the E-net on 100 labelled digits alone gets ~0.1-0.2 here
-    assert res["error"]["mean"] < 0.4 and "labels-only" in proc.stdout
+    assert res["error"]["mean"] < 0.4 and "labels-only" in printed
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -105,9 +106,10 @@ def test_knn_accuracy_on_separated_and_mixed_points():
 @pytest.fixture(scope="module")
 def semi_run(tmp_path_factory):
     run_dir = str(tmp_path_factory.mktemp("semi") / "run")
-    proc = gan_em("cluster", "--dataset", "digits", "--out", run_dir, "--labels", "30", "--embed-dim", "2", *TINY)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return run_dir, json.loads(proc.stdout.strip().splitlines()[-1])
+    code, err, out = cli_captured(["cluster", "--dataset", "digits", "--out", run_dir, "--labels", "30", "--embed-dim",
+                                   "2", *TINY])
+    assert code == 0, err[-3000:]
+    return run_dir, json.loads(out.strip().splitlines()[-1])
 
 
 def test_semi_supervised_run_scores_the_heldout_data(semi_run):
