@@ -112,3 +112,21 @@ def test_one_and_two_replicas_give_the_same_weights(e_step):
 @pytest.mark.parametrize("kind", ["smem", "pair", "cross"])
 def test_a_partition_move_is_the_same_on_one_and_two_replicas(kind):
     _run(SPLIT_MERGE_SCRIPT, kind)
+
+
+@pytest.mark.parametrize("cluster, task, chief", [
+    ({"worker": ["a:1", "b:1"]}, {"type": "worker", "index": 0}, True),  # no chief named: worker 0
+    ({"worker": ["a:1", "b:1"]}, {"type": "worker", "index": 1}, False),
+    ({"chief": ["c:1"], "worker": ["a:1"]}, {"type": "worker", "index": 0}, False),
+    ({"chief": ["c:1"], "worker": ["a:1"]}, {"type": "chief", "index": 0}, True),
+])
+def test_the_chief_is_the_chief_task_or_else_worker_0(monkeypatch, cluster, task, chief):
+    import json
+
+    from gan_em_tf import distribute
+
+    monkeypatch.setattr(distribute, "_multi_worker", object())  # as after start(), without joining a cluster
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": task}))
+    assert distribute.is_chief() is chief
+    monkeypatch.setattr(distribute, "_multi_worker", None)
+    assert distribute.is_chief()  # one process: always
