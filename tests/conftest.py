@@ -37,13 +37,7 @@ def cli_in_process(capsys, argv):
     """`gan-em ARGV` run by `cli.main` in this interpreter (no TensorFlow start-up): (exit code, stderr,
     stdout). A traceback would propagate and fail the test; argparse's own errors end in SystemExit, taken as
     the code."""
-    from gan_em_tf import cli
-
-    with stop_handlers_kept():
-        try:
-            code = cli.main(list(argv))
-        except SystemExit as e:
-            code = e.code
+    code = _cli_main(argv)
     captured = capsys.readouterr()
     return code, captured.err, captured.out
 
@@ -51,15 +45,20 @@ def cli_in_process(capsys, argv):
 def cli_captured(argv):
     """:func:`cli_in_process` for fixtures wider than one test (which cannot take capsys): the output is
     captured by redirection instead."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = _cli_main(argv)
+    return code, err.getvalue(), out.getvalue()
+
+
+def _cli_main(argv) -> int:
     from gan_em_tf import cli
 
-    out, err = io.StringIO(), io.StringIO()
-    with stop_handlers_kept(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with stop_handlers_kept():
         try:
-            code = cli.main(list(argv))
+            return cli.main(list(argv))
         except SystemExit as e:
-            code = e.code
-    return code, err.getvalue(), out.getvalue()
+            return e.code
 
 
 @contextlib.contextmanager
