@@ -113,29 +113,26 @@ def _assert_same_training(a: str, b: str) -> None:
     np.testing.assert_array_equal(*assignments)
 
 
-def _train_on_both(args: list[str], tmp_path) -> tuple[str, str, str]:
-    """One EM iteration of gan-em ARGS on two workers and on one process with two replicas: both end with the
-    same weights and assignments, the workers with the same scores; the chief alone wrote a run folder.
-    Returns (the workers' run, the two replicas' run, the workers' temporary folder)."""
-    scratch = tmp_path / "worker-tmp"
-    scratch.mkdir()
-    workers, replicas = str(tmp_path / "workers"), str(tmp_path / "replicas")
-    outs = _workers([*args, "--iterations", "1", "--out", workers], str(scratch))
-    _two_replicas([*args, "--iterations", "1", "--out", replicas])
+def _assert_same_run(workers: str, replicas: str, outs: list[str], scratch: str) -> None:
+    """The workers' run (standard outputs ``outs``) ended as the two replicas' run did, with the same scores on
+    every worker; the chief alone wrote a run folder (the other worker's temporary folder is gone)."""
     scores = [{k: v for k, v in json.loads(out.splitlines()[-1]).items() if k != "seconds"} for out in outs]
     assert scores[0] == scores[1]  # every worker ends with the same model
     _assert_same_training(workers, replicas)
-    assert sorted(os.listdir(os.path.join(workers, "checkpoints"))) == ["iter-0001"]
-    assert len(open(os.path.join(workers, "metrics.csv")).read().splitlines()) == 2  # header + one iteration
+    done = rundir.completed_iterations(workers)
+    assert len(open(os.path.join(workers, "metrics.csv")).read().splitlines()) == done + 1  # header + a row each
     assert os.path.isdir(os.path.join(workers, "saved_model"))
-    assert _worker_folders(scratch) == []  # the other worker's folder is gone
-    return workers, replicas, str(scratch)
+    assert _worker_folders(scratch) == []
 
 
-def test_two_gan_em_workers_train_as_two_replicas_and_continue_after_one_is_killed(tmp_path):
-    workers, replicas, scratch = _train_on_both(RUN, tmp_path)
-    with _ended(_start_workers(["cluster", "--out", workers, "--resume", "--iterations", "100", "--quiet"],
-                               scratch)) as procs:
+def test_two_gan_em_workers_continue_after_one_is_killed_and_end_as_two_replicas(tmp_path):
+    """Worker 1 is killed once the run has two EM iterations: worker 0 ends with a one-line error, both continue
+    with --resume, and they end with the weights of one process with two replicas that ran the same iterations
+    at one go; the chief alone wrote a run folder."""
+    scratch = tmp_path / "worker-tmp"
+    scratch.mkdir()
+    workers, replicas = str(tmp_path / "workers"), str(tmp_path / "replicas")
+    with _ended(_start_workers([*RUN, "--iterations", "100", "--out", workers], str(scratch))) as procs:
         deadline = time.time() + 240
         while rundir.completed_iterations(workers) < 2 and time.time() < deadline and procs[0].poll() is None:
             time.sleep(0.5)
@@ -145,15 +142,20 @@ def test_two_gan_em_workers_train_as_two_replicas_and_continue_after_one_is_kill
     assert "start every worker again with --resume" in err, err
     done = rundir.completed_iterations(workers)
     assert 2 <= done < 100
-    _workers(["cluster", "--out", workers, "--resume", "--iterations", str(done + 1), "--quiet"], scratch)
-    _two_replicas(["cluster", "--out", replicas, "--resume", "--iterations", str(done + 1), "--quiet"])
-    _assert_same_training(workers, replicas)
-    assert _worker_folders(scratch) == []  # the killed worker's folder was removed when it started again
+    outs = _workers(["cluster", "--out", workers, "--resume", "--iterations", str(done + 1), "--quiet"], str(scratch))
+    _two_replicas([*RUN, "--iterations", str(done + 1), "--out", replicas])
+    _assert_same_run(workers, replicas, outs, str(scratch))
 
 
 @pytest.mark.parametrize("method", ["minmax-em", "ganmm"])
 def test_the_other_methods_train_on_two_workers_as_on_two_replicas(tmp_path, method):
-    _train_on_both(RUNS[method], tmp_path)
+    scratch = tmp_path / "worker-tmp"
+    scratch.mkdir()
+    workers, replicas = str(tmp_path / "workers"), str(tmp_path / "replicas")
+    outs = _workers([*RUNS[method], "--iterations", "1", "--out", workers], str(scratch))
+    _two_replicas([*RUNS[method], "--iterations", "1", "--out", replicas])
+    _assert_same_run(workers, replicas, outs, str(scratch))
+    assert sorted(os.listdir(os.path.join(workers, "checkpoints"))) == ["iter-0001"]
 
 
 @pytest.mark.parametrize("tf_config, message", [
