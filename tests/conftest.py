@@ -28,9 +28,10 @@ SAVED_MODEL_LOADER = textwrap.dedent(r'''
     print(json.dumps(sorted(k for k in sys.modules if k.startswith("gan_em_tf"))))
 ''')
 
-# A schedule that exercises every phase in seconds (not one that clusters well).
+# A schedule that exercises every phase in seconds (not one that clusters well). XLA off: compiling costs more
+# than it saves on a few steps (test_resume's default path runs with XLA on).
 TINY = ["--iterations", "2", "--m-epochs", "1", "--e-steps", "15", "--batch-size", "32", "--e-batch-size", "32",
-        "--limit", "300", "--quiet"]
+        "--limit", "300", "--quiet", "--no-xla"]
 
 
 def cli_in_process(capsys, argv):
