@@ -416,17 +416,16 @@ def test_a_normal_run_prints_no_tensorflow_log_and_verbose_brings_it_back(tmp_pa
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-
-    def run(*args):
-        return subprocess.run([sys.executable, "-m", "gan_em_tf", *args], capture_output=True, text=True, env=env,
-                              timeout=600)
-
-    proc = run("cluster", "--dataset", "digits", "--out", str(tmp_path / "r"), *TINY, "--iterations", "1",
-               "--no-export")
-    assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr[-2000:]
-    loud = run("export", str(tmp_path / "none"), str(tmp_path / "x"), "--verbose").stderr
+    commands = {"run": ["cluster", "--dataset", "digits", "--out", str(tmp_path / "r"), *TINY, "--iterations", "1",
+                        "--no-export"],
+                "loud": ["export", str(tmp_path / "none"), str(tmp_path / "x"), "--verbose"],
+                "dec": ["baseline", "--dataset", "digits", "--method", "dec", "--sae", str(tmp_path / "none")]}
+    procs = {name: subprocess.Popen([sys.executable, "-m", "gan_em_tf", *args], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, env=env) for name, args in commands.items()}
+    err = {name: p.communicate(timeout=600)[1] for name, p in procs.items()}  # all three at once
+    assert procs["run"].returncode == 0 and err["run"].strip() == "", err["run"][-2000:]
+    loud, dec = err["loud"], err["dec"]
     assert f"gan-em: error: {tmp_path / 'none'} holds no run (no config.json)" in loud
-    dec = run("baseline", "--dataset", "digits", "--method", "dec", "--sae", str(tmp_path / "none")).stderr
     assert len(dec.strip().splitlines()) == 1 and "--sae" in dec, dec[-2000:]  # TensorFlow imported quietly
     assert "cuda" in loud.lower()  # TensorFlow's own lines, as the user asked
 
