@@ -28,10 +28,10 @@ SAVED_MODEL_LOADER = textwrap.dedent(r'''
     print(json.dumps(sorted(k for k in sys.modules if k.startswith("gan_em_tf"))))
 ''')
 
-# A schedule that exercises every phase in seconds (not one that clusters well). XLA off: compiling costs more
-# than it saves on a few steps (test_resume's default path runs with XLA on).
+# A schedule that exercises every phase in seconds (not one that clusters well). XLA and TensorBoard off: they
+# cost more than the few steps take (test_resume's default path runs with XLA on; tiny_run writes TensorBoard).
 TINY = ["--iterations", "2", "--m-epochs", "1", "--e-steps", "15", "--batch-size", "32", "--e-batch-size", "32",
-        "--limit", "300", "--quiet", "--no-xla"]
+        "--limit", "300", "--quiet", "--no-xla", "--no-tensorboard"]
 
 
 def cli_in_process(capsys, argv):
@@ -83,10 +83,11 @@ def gan_em(*args, timeout=600, env=None, **kwargs):
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """RUN_DIR of `gan-em cluster --dataset digits` with the tiny schedule (K=10), at --net-width 0.5 so that
-    the export round trip also checks that a run's networks are rebuilt at the width it was trained with."""
+    the export round trip also checks that a run's networks are rebuilt at the width it was trained with. It
+    writes TensorBoard's files (test_cli reads them back)."""
     run_dir = str(tmp_path_factory.mktemp("runs") / "digits")
     code, err, out = cli_captured(["cluster", "--dataset", "digits", "--out", run_dir, "--seed", "3", "--net-width",
-                                   "0.5", *TINY])
+                                   "0.5", *[a for a in TINY if a != "--no-tensorboard"]])
     assert code == 0, err[-3000:]
     return run_dir, json.loads(out.strip().splitlines()[-1])
 
