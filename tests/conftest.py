@@ -63,6 +63,18 @@ def _cli_main(argv) -> int:
 
 
 @contextlib.contextmanager
+def ended(procs):
+    """Every process of ``procs`` (a list or a dict of them) is ended when the body ends, however it ends."""
+    try:
+        yield procs
+    finally:
+        for p in (procs.values() if isinstance(procs, dict) else procs):
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
+
+
+@contextlib.contextmanager
 def stop_handlers_kept():
     """main() installs its SIGINT / SIGTERM handlers; put the test runner's back afterwards."""
     before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}

@@ -8,7 +8,7 @@ import signal
 import numpy as np
 import pytest
 
-from conftest import TINY, cli_in_process, gan_em, stop_handlers_kept, tensorboard_events
+from conftest import TINY, cli_in_process, ended, gan_em, stop_handlers_kept, tensorboard_events
 
 
 def test_cluster_end_to_end_writes_the_run_folder(tiny_run):
@@ -420,9 +420,10 @@ def test_a_normal_run_prints_no_tensorflow_log_and_verbose_brings_it_back(tmp_pa
                         "--no-export"],
                 "loud": ["export", str(tmp_path / "none"), str(tmp_path / "x"), "--verbose"],
                 "dec": ["baseline", "--dataset", "digits", "--method", "dec", "--sae", str(tmp_path / "none")]}
-    procs = {name: subprocess.Popen([sys.executable, "-m", "gan_em_tf", *args], stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True, env=env) for name, args in commands.items()}
-    err = {name: p.communicate(timeout=600)[1] for name, p in procs.items()}  # all three at once
+    with ended({name: subprocess.Popen([sys.executable, "-m", "gan_em_tf", *args], stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True, env=env)
+                for name, args in commands.items()}) as procs:  # all three at once
+        err = {name: p.communicate(timeout=600)[1] for name, p in procs.items()}
     assert procs["run"].returncode == 0 and err["run"].strip() == "", err["run"][-2000:]
     loud, dec = err["loud"], err["dec"]
     assert f"gan-em: error: {tmp_path / 'none'} holds no run (no config.json)" in loud

@@ -1,7 +1,6 @@
 """--strategy multi-worker: two worker processes on 127.0.0.1 train as one process with two replicas does, the
 chief alone writes the run folder, a worker whose peer was killed ends with a one-line error and both continue
 the run with --resume; a missing or malformed TF_CONFIG is a one-line error."""
-import contextlib
 import json
 import os
 import socket
@@ -13,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import cli_in_process
+from conftest import cli_in_process, ended
 
 from gan_em_tf import rundir
 
@@ -63,21 +62,9 @@ def _start_workers(args: list[str], scratch: str) -> list[subprocess.Popen]:
     return procs
 
 
-@contextlib.contextmanager
-def _ended(procs: list[subprocess.Popen]):
-    """Every process is ended when the body ends, however it ends."""
-    try:
-        yield procs
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.communicate()
-
-
 def _workers(args: list[str], scratch: str, timeout: float = 300) -> list[str]:
     """gan-em ARGS on two workers, both ending well; returns their standard outputs."""
-    with _ended(_start_workers(args, scratch)) as procs:
+    with ended(_start_workers(args, scratch)) as procs:
         outs = [p.communicate(timeout=timeout) for p in procs]
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err[-3000:]
@@ -113,6 +100,12 @@ def _assert_same_training(a: str, b: str) -> None:
     np.testing.assert_array_equal(*assignments)
 
 
+def _run_folders(tmp_path) -> tuple[str, str, str]:
+    """(the workers' run, the two replicas' run, the workers' temporary folder, made)."""
+    (tmp_path / "worker-tmp").mkdir()
+    return str(tmp_path / "workers"), str(tmp_path / "replicas"), str(tmp_path / "worker-tmp")
+
+
 def _assert_same_run(workers: str, replicas: str, outs: list[str], scratch: str) -> None:
     """The workers' run (standard outputs ``outs``) ended as the two replicas' run did, with the same scores on
     every worker; the chief alone wrote a run folder (the other worker's temporary folder is gone)."""
@@ -129,10 +122,8 @@ def test_two_gan_em_workers_continue_after_one_is_killed_and_end_as_two_replicas
     """Worker 1 is killed once the run has two EM iterations: worker 0 ends with a one-line error, both continue
     with --resume, and they end with the weights of one process with two replicas that ran the same iterations
     at one go; the chief alone wrote a run folder."""
-    scratch = tmp_path / "worker-tmp"
-    scratch.mkdir()
-    workers, replicas = str(tmp_path / "workers"), str(tmp_path / "replicas")
-    with _ended(_start_workers([*RUN, "--iterations", "100", "--out", workers], str(scratch))) as procs:
+    workers, replicas, scratch = _run_folders(tmp_path)
+    with ended(_start_workers([*RUN, "--iterations", "100", "--out", workers], scratch)) as procs:
         deadline = time.time() + 240
         while rundir.completed_iterations(workers) < 2 and time.time() < deadline and procs[0].poll() is None:
             time.sleep(0.5)
@@ -142,19 +133,17 @@ def test_two_gan_em_workers_continue_after_one_is_killed_and_end_as_two_replicas
     assert "start every worker again with --resume" in err, err
     done = rundir.completed_iterations(workers)
     assert 2 <= done < 100
-    outs = _workers(["cluster", "--out", workers, "--resume", "--iterations", str(done + 1), "--quiet"], str(scratch))
+    outs = _workers(["cluster", "--out", workers, "--resume", "--iterations", str(done + 1), "--quiet"], scratch)
     _two_replicas([*RUN, "--iterations", str(done + 1), "--out", replicas])
-    _assert_same_run(workers, replicas, outs, str(scratch))
+    _assert_same_run(workers, replicas, outs, scratch)
 
 
 @pytest.mark.parametrize("method", ["minmax-em", "ganmm"])
 def test_the_other_methods_train_on_two_workers_as_on_two_replicas(tmp_path, method):
-    scratch = tmp_path / "worker-tmp"
-    scratch.mkdir()
-    workers, replicas = str(tmp_path / "workers"), str(tmp_path / "replicas")
-    outs = _workers([*RUNS[method], "--iterations", "1", "--out", workers], str(scratch))
+    workers, replicas, scratch = _run_folders(tmp_path)
+    outs = _workers([*RUNS[method], "--iterations", "1", "--out", workers], scratch)
     _two_replicas([*RUNS[method], "--iterations", "1", "--out", replicas])
-    _assert_same_run(workers, replicas, outs, str(scratch))
+    _assert_same_run(workers, replicas, outs, scratch)
     assert sorted(os.listdir(os.path.join(workers, "checkpoints"))) == ["iter-0001"]
 
 
