@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
@@ -85,13 +86,30 @@ def start_description(method: str, n_samples: int) -> str:
             "per 5,000 on 2 cores)")
 
 
-def start_memberships(method: str, x: np.ndarray, k: int, seed: int, confidence: float = 1.0) -> np.ndarray:
+def start_memberships(method: str, x: np.ndarray, k: int, seed: int, confidence: float = 1.0,
+                      labelled=None) -> np.ndarray:
     """[N, K] memberships that start EM from the classical clustering ``method`` (:func:`fit_predict`):
-    ``confidence`` on each sample's cluster, the rest spread evenly over the other K − 1."""
+    ``confidence`` on each sample's cluster, the rest spread evenly over the other K − 1. With ``labelled``
+    examples (``.y`` class ids at rows ``.index``) each cluster takes the id of the class it shares the most
+    labelled examples with (:func:`named_by_labels`)."""
     hard = fit_predict(method, x, k, seed)
+    if labelled is not None:
+        hard = named_by_labels(hard, labelled.y, labelled.index, k)
     out = np.full((len(x), k), (1.0 - confidence) / (k - 1), np.float32)
     out[np.arange(len(x)), hard] = confidence
     return out
+
+
+def named_by_labels(hard: np.ndarray, y: np.ndarray, index: np.ndarray, k: int) -> np.ndarray:
+    """``hard`` (cluster ids in [0, K)) renamed so that the labelled rows ``index`` agree with their classes
+    ``y`` as often as one-to-one naming allows (Hungarian matching of clusters to classes); a cluster that no
+    labelled example falls in takes a class that none was matched to."""
+    table = np.zeros((k, k), np.int64)
+    np.add.at(table, (hard[index], y), 1)
+    clusters, classes = linear_sum_assignment(-table)
+    name = np.empty(k, np.int64)
+    name[clusters] = classes
+    return name[hard]
 
 
 def run(method: str, x: np.ndarray, y: np.ndarray | None, k: int, seeds: list[int]) -> dict:

@@ -43,8 +43,9 @@ class Method:
     networks: dict = {}  # name → keras.Model, checkpointed as NAME.weights.h5
     optimizers: dict = {}  # name → optimizer, checkpointed
 
-    def start(self, x: np.ndarray) -> None:
-        """Once, before the first EM iteration of a new run (not on resume): e.g. the initial soft labels."""
+    def start(self, x: np.ndarray, labelled=None) -> None:
+        """Once, before the first EM iteration of a new run (not on resume): e.g. the initial soft labels.
+        ``labelled``: the :class:`~gan_em_tf.scoring.Labelled` examples of a semi-supervised run, or None."""
 
     def describe_start(self) -> str:
         """What :meth:`start` does, for a log line before it ('' when it does nothing worth saying)."""

@@ -60,7 +60,7 @@ def run(cfg: RunConfig, run_dir: str, resume: bool = False, dataset: data_lib.Da
             what = method.describe_start()
             if cfg.runtime.verbose and what:
                 log(f"start: {what}")
-            method.start(ds.x)
+            method.start(ds.x, task.labelled)
             rundir.write_json(os.path.join(run_dir, rundir.DATA_INFO),
                               {"name": ds.name, "shape": list(ds.shape), "n_samples": len(ds)})
         images = data_lib.hold(ds.x)  # the methods' pipelines and predictions read this one copy

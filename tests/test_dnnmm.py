@@ -208,6 +208,27 @@ def test_a_tsne_ward_start_gives_the_first_m_step_its_crisp_clusters_and_their_s
     assert moved == pytest.approx(np.mean(hard != model.gamma.argmax(axis=1)))
 
 
+def test_with_labels_the_start_names_each_cluster_after_its_labelled_images_and_keeps_them_crisp():
+    """Three blobs; the labelled rows say blob j is class (j + 1) mod 3, and one labelled row of blob 0 carries a
+    wrong class: every cluster takes the class most of its labelled rows have, the wrong row stays crisp on its
+    own class (Eq. 13), and ω counts it there."""
+    from gan_em_tf.baselines import fit_predict
+    from gan_em_tf.scoring import Labelled
+
+    model = _method(init="tsne-ward")
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(c, 0.1, (20, 4)) for c in range(3)]).astype(np.float32)
+    index = np.array([0, 1, 2, 20, 21, 40, 41])
+    y = np.array([1, 1, 0, 2, 2, 0, 0])  # row 2 (blob 0) labelled 0, against the 1 of its blob's other rows
+    model.start(x, Labelled(x[index], y, index))
+    hard = fit_predict("tsne-ward", x, 3, 0)
+    assert len({hard[0], hard[20], hard[40]}) == 3  # the start parts the blobs
+    expected = (np.repeat(np.arange(3), 20) + 1) % 3
+    expected[2] = 0
+    np.testing.assert_array_equal(model.gamma, np.eye(3)[expected])
+    np.testing.assert_allclose(model.omega.numpy(), np.bincount(expected) / 60, rtol=1e-6)
+
+
 def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys):
     vectors = tmp_path / "v.npz"
     np.savez(vectors, x=np.random.default_rng(0).random((40, 6)), y=np.repeat(np.arange(4), 10))
@@ -223,7 +244,6 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys):
         (["--method", "minmax-em", "--e-steps", "5"], "--e-steps"),  # the E-step trains nothing
         (["--method", "clustergan", "--separation", "5"], "--separation"),  # DNN-MM's means
         (["--method", "minmax-em", "--classes", "0,9"], "--classes"),
-        (["--method", "minmax-em", "--init", "tsne-ward", "--labels", "8", "--clusters", "4"], "--init"),
         (["--method", "clustergan", "--init", "tsne-ward"], "--init"),  # DNN-MM's start
         (["--method", "minmax-em", "--classes", "0,1", "--limit", "11"], "--limit"),
     ]

@@ -17,9 +17,8 @@ def validate(cfg, ds) -> None:
         raise UserError(f"train.critic must be one of {', '.join(CRITICS)}, got {t.critic!r} (config.json)")
     if t.init not in INITS:
         raise UserError(f"train.init must be one of {', '.join(INITS)}, got {t.init!r} (config.json)")
-    if t.init != "none" and (cfg.method == "clustergan" or cfg.semi_supervised):
-        raise UserError(f"--init {t.init} starts the memberships of a minmax-em run without "
-                        "labels; with --labels the labelled images start them: drop --init or use --recipe slides")
+    if t.init != "none" and cfg.method == "clustergan":
+        raise UserError(f"--init {t.init} starts the memberships of minmax-em; ClusterGAN has none: drop --init")
     for name, value in (("--lr", t.lr), ("--net-width", t.net_width), ("--separation", t.separation)):
         if not value > 0:
             raise UserError(f"{name} must be positive, got {value}")

@@ -21,7 +21,9 @@ The slides fix the model and the objective (Eq. 1–13) and leave these open; ea
   Ward on 50 principal components' 0.973 / 0.788 / 0.839 / 0.708 and k-means' 0.871 / 0.705 / 0.792 / 0.665:
   RESULTS.md). E then maps each of those clusters to its mean from the
   first step, so G's component k is held to draw what cluster k holds, as labelled samples hold it with
-  Eq. 13. The slides do not say how EM starts. Unsupervised only.
+  Eq. 13. With labels each cluster takes the class that most of its labelled images have (one-to-one,
+  :func:`gan_em_tf.baselines.named_by_labels`) and the labelled images keep their own class. The slides do not
+  say how EM starts.
 * ``critic``: ``bce`` reads Eq. 7–8 as the standard GAN game (as printed, D's objective is unbounded below:
   D(G(y)) → 0 sends log D(G(y)) to −∞): D minimises BCE(D(x), real) + BCE(D(G(y)), fake), G maximises
   log D(G(y)) (the non-saturating form of the printed term). ``gp``: WGAN-GP, as ClusterGAN trains.

@@ -74,12 +74,15 @@ class DnnMm(Method):
         self.gamma = np.zeros((n_samples, k), np.float32)  # none before the first E-step
 
     # ------------------------------------------------------------------ the runner's interface
-    def start(self, x: np.ndarray) -> None:
-        """``init`` tsne-ward: γ crisp on each sample's cluster from t-SNE + Ward, ω their shares."""
+    def start(self, x: np.ndarray, labelled=None) -> None:
+        """``init`` tsne-ward: γ crisp on each sample's cluster from t-SNE + Ward, ω their shares; with labels
+        each cluster is named after the class most of its labelled images have, and those stay crisp (Eq. 13)."""
         if self.cfg.train.init != "none":
             from gan_em_tf.baselines import start_memberships
 
-            self.gamma = start_memberships(self.cfg.train.init, x, self.clusters, self.cfg.runtime.seed)
+            self.gamma = start_memberships(self.cfg.train.init, x, self.clusters, self.cfg.runtime.seed,
+                                           labelled=labelled)
+            self.keep_crisp(labelled)
             self.omega.assign(self.gamma.mean(axis=0))
 
     def describe_start(self) -> str:

@@ -81,7 +81,7 @@ class GanEm(Method):
         return self.moves.active_clusters(self.iteration)
 
     # ------------------------------------------------------------------ the runner's interface
-    def start(self, x: np.ndarray) -> None:
+    def start(self, x: np.ndarray, labelled=None) -> None:
         """``init`` tsne-ward: ``START_CONFIDENCE`` of w on each sample's cluster from Ward's clustering of a t-SNE
         map (:func:`gan_em_tf.baselines.tsne_ward`) — EM for mixtures usually starts from a classical clustering
         (scikit-learn's GaussianMixture from k-means; on the bundled digits this one ends higher: RESULTS.md);
