@@ -8,7 +8,7 @@ Data: the digits 0..C−1 (C = 5 or 7) of MNIST's training split, the first 1,00
 order (``--classes 0,…,C−1 --limit 1000``): the same images for every seed. α > 0: round(α · N)
 labelled images (balanced per class, picked by the seed; ``--labels α``) and the accuracy of the
 predicted class on the unlabelled rest, no matching; α = 0: clustering, Hungarian ACC. Each method runs its
-default recipe (minmax-em: ``tsne-start`` at α = 0, ``slides`` with labels; clustergan: ``official``).
+default recipe (minmax-em: ``tsne-start``; clustergan: ``official``).
 Writes dnnmm_mnist.json / .md and one PNG per class count (the three scores against α, mean ± sd over the
 seeds) into --out.
 """
