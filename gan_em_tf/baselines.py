@@ -104,8 +104,7 @@ def named_by_labels(hard: np.ndarray, y: np.ndarray, index: np.ndarray, k: int) 
     """``hard`` (cluster ids in [0, K)) renamed so that the labelled rows ``index`` agree with their classes
     ``y`` as often as one-to-one naming allows (Hungarian matching of clusters to classes); a cluster that no
     labelled example falls in takes a class that none was matched to."""
-    table = np.zeros((k, k), np.int64)
-    np.add.at(table, (hard[index], y), 1)
+    table = metrics.contingency(y, hard[index], shape=(k, k))
     clusters, classes = linear_sum_assignment(-table)
     name = np.empty(k, np.int64)
     name[clusters] = classes

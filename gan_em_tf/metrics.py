@@ -18,11 +18,12 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, rand_score
 
 
-def contingency(labels, clusters) -> np.ndarray:
-    """n[k, c] = number of samples in cluster k with true class c."""
+def contingency(labels, clusters, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """n[k, c] = number of samples in cluster k with true class c; ``shape`` (clusters, classes) keeps the rows
+    and columns of clusters and classes that hold no sample (default: up to the largest id seen)."""
     labels = np.asarray(labels, np.int64)
     clusters = np.asarray(clusters, np.int64)
-    table = np.zeros((clusters.max() + 1, labels.max() + 1), np.int64)
+    table = np.zeros(shape or (clusters.max() + 1, labels.max() + 1), np.int64)
     np.add.at(table, (clusters, labels), 1)
     return table
 
