@@ -9,28 +9,51 @@ import numpy as np  # noqa: E402
 
 
 def sample_grid(images: np.ndarray, path: str, title: str = "") -> None:
-    """images [K, n, H, W, C] → one row per cluster (paper Fig. 2)."""
+    """images [K, n, H, W, C] → one row per cluster (paper Fig. 2), drawn as one mosaic; feature vectors
+    [K, n, D] as a bar chart per sample."""
     k, n = images.shape[:2]
-    fig, axes = plt.subplots(k, n, figsize=(n * 0.6, k * 0.6 + 0.4), squeeze=False)
-    for i in range(k):
-        for j in range(n):
-            img = images[i, j]
-            ax = axes[i, j]
-            if img.ndim == 3 and img.shape[-1] == 1:
-                ax.imshow(img[..., 0], cmap="gray", vmin=0, vmax=1)
-            elif img.ndim == 3:
-                ax.imshow(np.clip(img, 0, 1))
-            else:  # feature vectors: a bar per feature
-                ax.bar(np.arange(img.size), img.ravel(), width=1.0)
-                ax.set_ylim(0, 1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[i, 0].set_ylabel(str(i), rotation=0, labelpad=10, fontsize=7)
+    figsize = (n * 0.6, k * 0.6 + 0.4)
+    if images.ndim == 3:
+        fig = _bar_grid(images, figsize)
+    else:
+        fig, ax = plt.subplots(figsize=figsize)
+        h = images.shape[2]
+        ax.imshow(_mosaic(np.clip(images, 0, 1), gap=max(1, h // 14)), cmap="gray", vmin=0, vmax=1,
+                  interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([(h + max(1, h // 14)) * i + h / 2 for i in range(k)], [str(i) for i in range(k)], fontsize=7)
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
     fig.tight_layout(pad=0.1, rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight() if title else 1))
     if title:  # in the strip tight_layout left free above the first row
         fig.suptitle(title, fontsize=8, y=1 - 0.1 / fig.get_figheight(), va="top")
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _mosaic(images: np.ndarray, gap: int) -> np.ndarray:
+    """[K, n, H, W, C] → one [K·H + gaps, n·W + gaps] (C = 1) or [..., C] image, white between the tiles."""
+    k, n, h, w, c = images.shape
+    out = np.ones((k * (h + gap) - gap, n * (w + gap) - gap, c), np.float32)
+    for i in range(k):
+        for j in range(n):
+            out[i * (h + gap):i * (h + gap) + h, j * (w + gap):j * (w + gap) + w] = images[i, j]
+    return out[..., 0] if c == 1 else out
+
+
+def _bar_grid(vectors: np.ndarray, figsize: tuple):
+    """[K, n, D] → a K × n grid of bar charts, a bar per feature, cluster ids down the left."""
+    k, n = vectors.shape[:2]
+    fig, axes = plt.subplots(k, n, figsize=figsize, squeeze=False)
+    for i in range(k):
+        for j in range(n):
+            axes[i, j].bar(np.arange(vectors.shape[2]), vectors[i, j], width=1.0)
+            axes[i, j].set_ylim(0, 1)
+            axes[i, j].set_xticks([])
+            axes[i, j].set_yticks([])
+        axes[i, 0].set_ylabel(str(i), rotation=0, labelpad=10, fontsize=7)
+    return fig
 
 
 def convergence(rows: list[dict], path: str, title: str = "") -> None:
