@@ -43,16 +43,18 @@ def _mosaic(images: np.ndarray, gap: int) -> np.ndarray:
 
 
 def _bar_grid(vectors: np.ndarray, figsize: tuple):
-    """[K, n, D] → a K × n grid of bar charts, a bar per feature, cluster ids down the left."""
-    k, n = vectors.shape[:2]
-    fig, axes = plt.subplots(k, n, figsize=figsize, squeeze=False)
-    for i in range(k):
-        for j in range(n):
-            axes[i, j].bar(np.arange(vectors.shape[2]), vectors[i, j], width=1.0)
-            axes[i, j].set_ylim(0, 1)
-            axes[i, j].set_xticks([])
-            axes[i, j].set_yticks([])
-        axes[i, 0].set_ylabel(str(i), rotation=0, labelpad=10, fontsize=7)
+    """[K, n, D] → a row per cluster, its n samples side by side, a bar per feature; cluster ids down the left."""
+    k, n, d = vectors.shape
+    gap = max(1, d // 4)
+    x = (np.arange(n)[:, None] * (d + gap) + np.arange(d)[None]).ravel()
+    fig, axes = plt.subplots(k, 1, figsize=figsize, squeeze=False)
+    for i, ax in enumerate(axes[:, 0]):
+        ax.bar(x, vectors[i].ravel(), width=1.0)
+        ax.set_xlim(-1, n * (d + gap) - gap)
+        ax.set_ylim(0, 1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(str(i), rotation=0, labelpad=10, fontsize=7)
     return fig
 
 
