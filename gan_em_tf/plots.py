@@ -45,7 +45,7 @@ def _mosaic(images: np.ndarray, gap: int) -> np.ndarray:
 def _bar_grid(vectors: np.ndarray, figsize: tuple):
     """[K, n, D] → a row per cluster, its n samples side by side, a bar per feature; cluster ids down the left."""
     k, n, d = vectors.shape
-    gap = max(1, d // 4)
+    gap = max(2, d // 4)
     x = (np.arange(n)[:, None] * (d + gap) + np.arange(d)[None]).ravel()
     fig, axes = plt.subplots(k, 1, figsize=figsize, squeeze=False)
     for i, ax in enumerate(axes[:, 0]):
