@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 
 def sample_grid(images: np.ndarray, path: str, title: str = "") -> None:
     """images [K, n, H, W, C] → one row per cluster (paper Fig. 2), drawn as one mosaic; feature vectors
-    [K, n, D] as a bar chart per sample."""
+    [K, n, D] as one bar chart per cluster, its samples side by side."""
     k, n = images.shape[:2]
     figsize = (n * 0.6, k * 0.6 + 0.4)
     if images.ndim == 3:
@@ -18,10 +18,10 @@ def sample_grid(images: np.ndarray, path: str, title: str = "") -> None:
     else:
         fig, ax = plt.subplots(figsize=figsize)
         h = images.shape[2]
-        ax.imshow(_mosaic(np.clip(images, 0, 1), gap=max(1, h // 14)), cmap="gray", vmin=0, vmax=1,
-                  interpolation="nearest")
+        gap = max(1, h // 14)
+        ax.imshow(_mosaic(np.clip(images, 0, 1), gap), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         ax.set_xticks([])
-        ax.set_yticks([(h + max(1, h // 14)) * i + h / 2 for i in range(k)], [str(i) for i in range(k)], fontsize=7)
+        ax.set_yticks([(h + gap) * i + h / 2 for i in range(k)], [str(i) for i in range(k)], fontsize=7)
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
