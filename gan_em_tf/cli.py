@@ -281,6 +281,8 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
     sa.add_argument("--seed", type=int, default=0, help="seed of the weights and the shuffling (default: 0)")
     sa.add_argument("--out", required=True, metavar="DIR", help="folder to write (must be new or empty)")
     sa.add_argument("--overwrite", action="store_true", help="replace an existing folder in --out")
+    sa.add_argument("--resume", action="store_true", help="continue the interrupted training in --out from its "
+                    "last finished pass (same data and --seed; the images' order in later passes differs)")
     sa.set_defaults(func=cmd_embed_sae)
 
     e = sub.add_parser("export", help="export a run as a SavedModel (assign, generate[, embed] endpoints)",
@@ -586,12 +588,21 @@ def cmd_embed_sae(a) -> int:
 
     _positive("--epochs", a.epochs)
     dataset = data_lib.load(_data_config(a))
-    rundir.prepare(a.out, overwrite=a.overwrite, resume=False)
+    backup = os.path.join(a.out, "backup")
+    if a.resume and a.overwrite:
+        raise UserError("--overwrite and --resume contradict each other; pass one")
+    if a.resume and not os.path.isdir(backup):
+        done = os.path.isfile(os.path.join(a.out, "sae.json"))
+        raise UserError(f"--resume: {a.out} holds " + ("a finished autoencoder; choose a new --out" if done else
+                        "no interrupted autoencoder training; start it without --resume"))
+    if not a.resume:
+        rundir.prepare(a.out, overwrite=a.overwrite, resume=False)
     tf_startup.import_tensorflow()
     from gan_em_tf import dec
 
     t0 = time.time()
-    model = dec.train_autoencoder(dataset.x.reshape(len(dataset), -1), a.epochs, a.seed, verbose=2)
+    model = dec.train_autoencoder(dataset.x.reshape(len(dataset), -1), a.epochs, a.seed, verbose=2,
+                                  backup_dir=backup)
     record = dec.save_sae(model, a.out, dataset, a.epochs, a.seed, time.time() - t0)
     print(json.dumps(record))
     return 0
@@ -683,7 +694,7 @@ def main(argv=None) -> int:
         if signal.getsignal(signum) is default:  # leave a handler the embedding program set alone
             with contextlib.suppress(ValueError):  # only the main thread may set handlers; elsewhere keep the default
                 signal.signal(signum, _interrupt)
-    resumable = args.command == "cluster"
+    resumable = args.command in ("cluster", "embed-sae")
     try:
         return args.func(args)
     except UserError as e:

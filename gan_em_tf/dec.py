@@ -117,13 +117,19 @@ class Dec(Phase):
 
 
 def train_autoencoder(x: np.ndarray, epochs: int, seed: int, batch_size: int = 256, lr: float = 1e-3,
-                      verbose: int = 0) -> Autoencoder:
-    """The stacked autoencoder trained on ``x`` [N, d] (flattened) for ``epochs`` passes with Adam."""
+                      verbose: int = 0, backup_dir: str | None = None) -> Autoencoder:
+    """The stacked autoencoder trained on ``x`` [N, d] (flattened) for ``epochs`` passes with Adam.
+
+    With ``backup_dir``, the weights, Adam's state and the pass count are saved there after every pass
+    (``keras.callbacks.BackupAndRestore``), a call on the same folder continues from the last finished pass, and
+    the folder is removed when training ends."""
     keras.utils.set_random_seed(seed)
     model = Autoencoder(x.shape[1])
     model.compile(make_optimizer("adam", lr, beta1=0.9))
     ds = tf.data.Dataset.from_tensor_slices(x).shuffle(len(x), seed=seed).batch(batch_size, drop_remainder=True)
-    model.fit(ds.prefetch(tf.data.AUTOTUNE), epochs=epochs, verbose=verbose, shuffle=False)  # shuffled above
+    callbacks = [keras.callbacks.BackupAndRestore(backup_dir)] if backup_dir else []
+    model.fit(ds.prefetch(tf.data.AUTOTUNE), epochs=epochs, verbose=verbose, shuffle=False,  # shuffled above
+              callbacks=callbacks)
     return model
 
 

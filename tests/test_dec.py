@@ -86,3 +86,34 @@ def test_embed_sae_then_dec_from_its_encoder_separates_three_blobs(blobs, capsys
                                            "dec", "--clusters", "3", "--sae", str(sae)])
     msg = [ln for ln in err.splitlines() if ln.startswith("gan-em: error:")]
     assert code == 2 and len(msg) == 1 and "--sae" in msg[0], err[-1500:]
+
+
+def test_an_interrupted_embed_sae_resumes_from_its_last_finished_pass(blobs, capsys, monkeypatch):
+    """Stopped after pass 2 of 4 (a KeyboardInterrupt right after the pass's backup), the folder holds no codes
+    and the hint names --resume; --resume runs passes 3 and 4 only and removes the backup. --resume on a finished
+    folder, or on one holding nothing, is a one-line error."""
+    import keras
+
+    data = ["--dataset", "file", "--data-file", str(blobs / "blobs.npz")]
+    out = blobs / "sae-resumed"
+
+    class StopAfterTwoPasses(keras.callbacks.BackupAndRestore):
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, logs)
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(keras.callbacks, "BackupAndRestore", StopAfterTwoPasses)
+        code, err, _ = cli_in_process(capsys, ["embed-sae", *data, "--epochs", "4", "--out", str(out)])
+    assert code == 130 and "continue with --resume" in err, err[-2000:]
+    assert (out / "backup").is_dir() and not (out / "codes.npz").exists()
+    code, err, printed = cli_in_process(capsys, ["embed-sae", *data, "--epochs", "4", "--out", str(out), "--resume"])
+    assert code == 0, err[-2000:]
+    passes = [ln.split()[1] for ln in printed.splitlines() if ln.startswith("Epoch ")]
+    assert passes == ["3/4", "4/4"], printed[-2000:]
+    assert not (out / "backup").exists() and np.load(out / "codes.npz")["x"].shape == (300, 10)
+    for folder, says in ((out, "finished"), (blobs / "nothing-here", "no interrupted")):
+        code, err, _ = cli_in_process(capsys, ["embed-sae", *data, "--out", str(folder), "--resume"])
+        msg = [ln for ln in err.splitlines() if ln.startswith("gan-em: error:")]
+        assert code == 2 and len(msg) == 1 and says in msg[0], err[-1500:]
