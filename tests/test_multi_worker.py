@@ -78,8 +78,10 @@ def _worker_folders(scratch) -> list[str]:
 
 
 def _two_replicas(args: list[str]) -> None:
-    proc = subprocess.run([sys.executable, "-c", TWO_REPLICAS, *args, "--strategy", "mirrored"], capture_output=True,
-                          text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    """The reference run: one process, two replicas (no SavedModel: the workers' weights are compared with its
+    checkpoint's)."""
+    proc = subprocess.run([sys.executable, "-c", TWO_REPLICAS, *args, "--strategy", "mirrored", "--no-export"],
+                          capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
