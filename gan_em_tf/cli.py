@@ -595,8 +595,17 @@ def cmd_embed_sae(a) -> int:
         done = os.path.isfile(os.path.join(a.out, "sae.json"))
         raise UserError(f"--resume: {a.out} holds " + ("a finished autoencoder; choose a new --out" if done else
                         "no interrupted autoencoder training; start it without --resume"))
-    if not a.resume:
+    trained_on = {"dataset": dataset.name, "shape": list(dataset.shape), "n_samples": len(dataset), "seed": a.seed}
+    if a.resume:
+        record = os.path.join(backup, "trained-on.json")
+        before = rundir.read_json(record) if os.path.isfile(record) else "data it does not record"
+        if before != trained_on:
+            raise UserError(f"--resume: {a.out} was training on {before}, this call gives {trained_on}; pass the "
+                            "same data flags and --seed")
+    else:
         rundir.prepare(a.out, overwrite=a.overwrite, resume=False)
+        os.makedirs(backup)
+        rundir.write_json(os.path.join(backup, "trained-on.json"), trained_on)  # removed with the backup at the end
     tf_startup.import_tensorflow()
     from gan_em_tf import dec
 

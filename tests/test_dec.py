@@ -108,6 +108,9 @@ def test_an_interrupted_embed_sae_resumes_from_its_last_finished_pass(blobs, cap
         code, err, _ = cli_in_process(capsys, ["embed-sae", *data, "--epochs", "4", "--out", str(out)])
     assert code == 130 and "continue with --resume" in err, err[-2000:]
     assert (out / "backup").is_dir() and not (out / "codes.npz").exists()
+    code, err, _ = cli_in_process(capsys, ["embed-sae", *data, "--seed", "1", "--out", str(out), "--resume"])
+    msg = [ln for ln in err.splitlines() if ln.startswith("gan-em: error:")]
+    assert code == 2 and len(msg) == 1 and "--seed" in msg[0], err[-1500:]  # another seed: refused, nothing lost
     code, err, printed = cli_in_process(capsys, ["embed-sae", *data, "--epochs", "4", "--out", str(out), "--resume"])
     assert code == 0, err[-2000:]
     passes = [ln.split()[1] for ln in printed.splitlines() if ln.startswith("Epoch ")]
