@@ -588,24 +588,18 @@ def cmd_embed_sae(a) -> int:
 
     _positive("--epochs", a.epochs)
     dataset = data_lib.load(_data_config(a))
-    backup = os.path.join(a.out, "backup")
-    if a.resume and a.overwrite:
-        raise UserError("--overwrite and --resume contradict each other; pass one")
-    if a.resume and not os.path.isdir(backup):
-        done = os.path.isfile(os.path.join(a.out, "sae.json"))
-        raise UserError(f"--resume: {a.out} holds " + ("a finished autoencoder; choose a new --out" if done else
-                        "no interrupted autoencoder training; start it without --resume"))
+    backup = os.path.join(a.out, "backup")  # the interrupted training; removed when it ends
+    marker = os.path.join("backup", "trained-on.json")  # what it trains on
     trained_on = {"dataset": dataset.name, "shape": list(dataset.shape), "n_samples": len(dataset), "seed": a.seed}
-    if a.resume:
-        record = os.path.join(backup, "trained-on.json")
-        before = rundir.read_json(record) if os.path.isfile(record) else "data it does not record"
-        if before != trained_on:
-            raise UserError(f"--resume: {a.out} was training on {before}, this call gives {trained_on}; pass the "
-                            "same data flags and --seed")
-    else:
-        rundir.prepare(a.out, overwrite=a.overwrite, resume=False)
+    if a.resume and os.path.isfile(os.path.join(a.out, "sae.json")):
+        raise UserError(f"--resume: {a.out} holds a finished autoencoder; choose a new --out")
+    rundir.prepare(a.out, overwrite=a.overwrite, resume=a.resume, marker=marker)
+    if not a.resume:
         os.makedirs(backup)
-        rundir.write_json(os.path.join(backup, "trained-on.json"), trained_on)  # removed with the backup at the end
+        rundir.write_json(os.path.join(a.out, marker), trained_on)
+    elif (before := rundir.read_json(os.path.join(a.out, marker))) != trained_on:
+        raise UserError(f"--resume: {a.out} was training on {before}, this call gives {trained_on}; pass the "
+                        "same data flags and --seed")
     tf_startup.import_tensorflow()
     from gan_em_tf import dec
 

@@ -43,14 +43,14 @@ DATA_INFO = "data.json"  # name, shape and size of the data the run was trained 
 NETWORKS = ("generator", "discriminator", "enet")
 
 
-def prepare(run_dir: str, overwrite: bool, resume: bool) -> None:
-    """Create ``run_dir`` for a new run (or check it for ``--resume``)."""
+def prepare(run_dir: str, overwrite: bool, resume: bool, marker: str = "config.json") -> None:
+    """Create ``run_dir`` for a new run (or check for ``--resume`` that it holds one: the file ``marker``)."""
     if overwrite and resume:
         raise UserError("--overwrite and --resume contradict each other; pass one")
     exists = os.path.isdir(run_dir) and bool(os.listdir(run_dir))
     if resume:
-        if not os.path.isfile(os.path.join(run_dir, "config.json")):
-            raise UserError(f"--resume: {run_dir} holds no run (no config.json); start it without --resume")
+        if not os.path.isfile(os.path.join(run_dir, marker)):
+            raise UserError(f"--resume: {run_dir} holds no run (no {marker}); start it without --resume")
         return
     if exists and not overwrite:
         raise UserError(f"--out {run_dir} already holds a run; pass --overwrite to replace it or --resume to "

@@ -116,7 +116,7 @@ def test_an_interrupted_embed_sae_resumes_from_its_last_finished_pass(blobs, cap
     passes = [ln.split()[1] for ln in printed.splitlines() if ln.startswith("Epoch ")]
     assert passes == ["3/4", "4/4"], printed[-2000:]
     assert not (out / "backup").exists() and np.load(out / "codes.npz")["x"].shape == (300, 10)
-    for folder, says in ((out, "finished"), (blobs / "nothing-here", "no interrupted")):
+    for folder, says in ((out, "finished"), (blobs / "nothing-here", "start it without --resume")):
         code, err, _ = cli_in_process(capsys, ["embed-sae", *data, "--out", str(folder), "--resume"])
         msg = [ln for ln in err.splitlines() if ln.startswith("gan-em: error:")]
         assert code == 2 and len(msg) == 1 and says in msg[0], err[-1500:]
