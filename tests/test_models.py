@@ -246,6 +246,40 @@ def test_fused_batchnorm_computes_what_the_keras_layer_computes(shape, tmp_path)
 
 
 @pytest.mark.parametrize("compiled", [False, True])
+def test_kernel_first_dense_computes_what_the_keras_layer_computes(compiled, tmp_path):
+    """networks.Dense (the input gradient as (W · dyᵀ)ᵀ) against keras.layers.Dense: outputs and the
+    gradients with respect to the input, kernel and bias, eagerly and in a tf.function; a weights file of one
+    loads into the other; and it is the layer D's trunk uses after the flattened feature map."""
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(7, 48)).astype(np.float32))
+    inp = keras.Input((48,))
+    keras_dense, ours = (keras.Model(inp, cls(12, activation="tanh")(inp))
+                         for cls in (keras.layers.Dense, networks.Dense))
+    ours.set_weights(keras_dense.get_weights())
+    weight = tf.constant(rng.normal(size=(7, 12)).astype(np.float32))
+
+    def forward_and_grads(model):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = model(x)
+            loss = tf.reduce_sum(y * weight)
+        return [y] + tape.gradient(loss, [x] + model.trainable_variables)
+
+    if compiled:
+        forward_and_grads = tf.function(forward_and_grads)
+    for a, b in zip(forward_and_grads(keras_dense), forward_and_grads(ours)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    path = str(tmp_path / "dense.weights.h5")
+    keras_dense.save_weights(path)
+    ours.layers[-1].kernel.assign(np.zeros((48, 12)))
+    ours.load_weights(path)
+    np.testing.assert_array_equal(ours.layers[-1].kernel, keras_dense.layers[-1].kernel)
+    trunk = networks.build_discriminator((28, 28, 1), 3)
+    assert [type(layer) for layer in trunk.layers if isinstance(layer, keras.layers.Dense)] == [
+        networks.Dense, keras.layers.Dense]
+
+
+@pytest.mark.parametrize("compiled", [False, True])
 def test_fused_adam_computes_what_keras_adam_computes(compiled):
     """training.FusedAdam (TensorFlow's ResourceApplyAdam) against keras.optimizers.Adam: the same variables and
     slots after five steps of the same gradients, eagerly and in a tf.function, with the rates GAN-EM uses."""

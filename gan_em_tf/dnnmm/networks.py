@@ -20,7 +20,7 @@ import keras
 from keras import layers
 
 from gan_em_tf.architecture import conv_stages
-from gan_em_tf.networks import batch_norm, scaled_units
+from gan_em_tf.networks import Dense, batch_norm, scaled_units
 
 
 def build_generator(shape: tuple, latent: int, width: float = 1.0, sync_bn: bool = False, name: str = "generator"):
@@ -54,7 +54,7 @@ def _trunk(x, shape: tuple, width: float):
         h = x
         for filters in [u(64), u(128)] + [u(256)] * (stages - 2):
             h = layers.LeakyReLU(0.2)(layers.Conv2D(filters, 4, 2, padding="same")(h))
-        return layers.LeakyReLU(0.2)(layers.Dense(u(1024))(layers.Flatten()(h)))
+        return layers.LeakyReLU(0.2)(Dense(u(1024))(layers.Flatten()(h)))
     h = layers.LeakyReLU(0.2)(layers.Dense(u(256))(layers.Flatten()(x)))
     return layers.LeakyReLU(0.2)(layers.Dense(u(256))(h))
 
