@@ -82,12 +82,12 @@ def _matmul_kernel_first(x, kernel):
 class Dense(layers.Dense):
     """``keras.layers.Dense`` whose gradient with respect to its input multiplies the kernel in its stored
     layout, (W · dyᵀ)ᵀ, where TensorFlow's own gradient, dy · Wᵀ, makes oneDNN read W transposed. Used where a
-    flattened feature map meets a narrower layer (D's and the E-net's 4,096 → 1,024): there, at batch 70,
-    TensorFlow's form took 9.2 ms against 5.3 ms (1.1× at batch 200; AMD EPYC, paper_repro/RESULTS.md, speed),
-    and an M-step takes that gradient three times (D on the reals, on the fakes, G's loss through D). At narrow
-    layers the stored-layout form is the slower one, so other layers stay ``keras.layers.Dense``. The same
-    outputs, gradients up to rounding, weights and class name as Keras' layer (weight files are keyed by the
-    class name), so weight files of either load into the other."""
+    flattened feature map meets a narrower layer (D's and the E-net's 4,096 → 1,024; DNN-MM's 6,272 → 1,024).
+    At the first, batch 70, TensorFlow's form took 9.2 ms against 5.3 ms (1.1× at batch 200; AMD EPYC,
+    paper_repro/RESULTS.md, speed), and an M-step takes that gradient three times (D on the reals, on the
+    fakes, G's loss through D). At narrow layers the stored-layout form is the slower one, so other layers
+    stay ``keras.layers.Dense``. The same outputs, gradients up to rounding, weights and class name as Keras'
+    layer (weight files are keyed by the class name), so weight files of either load into the other."""
 
     def call(self, inputs, training=None):
         y = _matmul_kernel_first(inputs, tf.convert_to_tensor(self.kernel))
