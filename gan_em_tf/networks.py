@@ -87,9 +87,12 @@ class Dense(layers.Dense):
     paper_repro/RESULTS.md, speed), and an M-step takes that gradient three times (D on the reals, on the
     fakes, G's loss through D). At narrow layers the stored-layout form is the slower one, so other layers
     stay ``keras.layers.Dense``. The same outputs, gradients up to rounding, weights and class name as Keras'
-    layer (weight files are keyed by the class name), so weight files of either load into the other."""
+    layer (weight files are keyed by the class name), so weight files of either load into the other. Inputs
+    other than [N, features] take the Keras path."""
 
     def call(self, inputs, training=None):
+        if len(inputs.shape) != 2:
+            return super().call(inputs, training=training)
         y = _matmul_kernel_first(inputs, tf.convert_to_tensor(self.kernel))
         if self.bias is not None:
             y = tf.nn.bias_add(y, self.bias)

@@ -274,6 +274,8 @@ def test_kernel_first_dense_computes_what_the_keras_layer_computes(compiled, tmp
     ours.layers[-1].kernel.assign(np.zeros((48, 12)))
     ours.load_weights(path)
     np.testing.assert_array_equal(ours.layers[-1].kernel, keras_dense.layers[-1].kernel)
+    sequence = tf.reshape(x[:6], (2, 3, 48))  # rank 3: the Keras path, per position
+    np.testing.assert_allclose(ours.layers[-1](sequence), keras_dense.layers[-1](sequence), rtol=1e-5, atol=1e-5)
     trunk = networks.build_discriminator((28, 28, 1), 3)
     assert [type(layer) for layer in trunk.layers if isinstance(layer, keras.layers.Dense)] == [
         networks.Dense, keras.layers.Dense]
