@@ -94,6 +94,17 @@ def test_a_one_picture_script_refuses_several_seeds(tmp_path):
     assert not out.exists()
 
 
+def test_a_script_imports_tensorflow_as_quietly_as_the_cli(tmp_path):
+    """A script's runs print what `gan-em` prints: DEC's module imports TensorFlow, so its missing-autoencoder
+    error must be the only line on stderr (Keras, imported by the runner, used to load TensorFlow loudly first)."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import common; sys.exit(common.gan_em(['baseline', "
+            "'--dataset', 'digits', '--method', 'dec', '--sae', sys.argv[2]]))")
+    proc = subprocess.run([sys.executable, "-c", code, os.path.join(ROOT, "paper_repro"), str(tmp_path / "none")],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-2000:]
+    assert "--sae" in proc.stderr
+
 def test_mnist_split_flag_reaches_runs_baselines_and_the_data_label():
     """--mnist-split picks the MNIST images of every run and of the k-means/GMM baselines alike."""
     sys.path.insert(0, os.path.join(ROOT, "paper_repro"))
