@@ -115,6 +115,22 @@ def test_a_baseline_fitted_on_the_first_rows_sends_the_rest_to_the_nearest_clust
     assert len(got) == 90 and metrics.hungarian_acc(truth, got) == 1.0
 
 
+def test_label_spreading_maps_the_labelled_rows_beyond_the_fitted_ones_and_sends_the_rest_to_the_nearest(
+        monkeypatch):
+    """With the first 40 rows on the t-SNE map, labelled rows further on are mapped too (they name the map's
+    rows) and every other row takes the class of its nearest mapped row; a labelled row keeps its class."""
+    from gan_em_tf import baselines
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(c, 0.1, (30, 5)) for c in (0, 3, 6)])[rng.permutation(90)]
+    truth = np.rint(x.mean(axis=1) / 3).astype(int)
+    monkeypatch.setattr(baselines, "FIT_ROWS", 40)
+    index = np.concatenate([np.flatnonzero(truth[40:] == c)[:2] + 40 for c in range(3)])  # none of the first 40
+    y = truth[index].copy()
+    got = baselines.tsne_label_spread(x, 0, index, y)
+    assert len(got) == 90 and (got == truth).all()
+
+
 @pytest.mark.parametrize("command", [["baseline", "--dataset", "digits"], ["bench", "--steps", "1"]])
 def test_unwritable_json_out_fails_first_in_one_line(tmp_path, command, capsys):
     blocker = tmp_path / "a_file"

@@ -21,9 +21,10 @@ The slides fix the model and the objective (Eq. 1–13) and leave these open; ea
   Ward on 50 principal components' 0.973 / 0.788 / 0.839 / 0.708 and k-means' 0.871 / 0.705 / 0.792 / 0.665:
   RESULTS.md). E then maps each of those clusters to its mean from the
   first step, so G's component k is held to draw what cluster k holds, as labelled samples hold it with
-  Eq. 13. With labels each cluster takes the class that most of its labelled images have (one-to-one,
-  :func:`gan_em_tf.baselines.named_by_labels`) and the labelled images keep their own class. The slides do not
-  say how EM starts.
+  Eq. 13. With labels each image takes the class of its nearest labelled images on the same map
+  (:func:`gan_em_tf.baselines.tsne_label_spread`; Ward's K clusters named by the labels joined part of the 5s
+  to the 3s on MNIST 0-6 whatever the labels said) and the labelled images keep their own class. The slides
+  do not say how EM starts.
 * ``critic``: ``bce`` reads Eq. 7–8 as the standard GAN game (as printed, D's objective is unbounded below:
   D(G(y)) → 0 sends log D(G(y)) to −∞): D minimises BCE(D(x), real) + BCE(D(G(y)), fake), G maximises
   log D(G(y)) (the non-saturating form of the printed term). ``gp``: WGAN-GP, as ClusterGAN trains.

@@ -18,7 +18,8 @@ FLAGS = (
     Flag("--gan-weight", "train.gan_weight", "λ2: weight of the GAN terms (Eq. 7–8)", {"type": float, "metavar": "λ2"}),
     Flag("--init", "train.init", "memberships γ of the first M-step: none (the likelihood term waits for the first "
          "E-step) or tsne-ward (each sample's cluster from Ward's clustering of a t-SNE map of the data: a "
-         "classical start for EM; not in the slides; with labels each cluster is named after its labelled images)",
+         "classical start for EM; not in the slides; with labels each sample takes the class of its nearest "
+         "labelled samples on the map)",
          {"choices": INITS}),
     Flag("--net-width", "train.net_width", "multiply every hidden layer by W (1: ClusterGAN's networks)",
          {"type": float, "metavar": "W"}),

@@ -76,7 +76,8 @@ class DnnMm(Method):
     # ------------------------------------------------------------------ the runner's interface
     def start(self, x: np.ndarray, labelled=None) -> None:
         """``init`` tsne-ward: γ crisp on each sample's cluster from t-SNE + Ward, ω their shares; with labels
-        each cluster is named after the class most of its labelled images have, and those stay crisp (Eq. 13)."""
+        each sample's class from its nearest labelled images on the t-SNE map, the labelled ones crisp on their
+        own class (Eq. 13)."""
         if self.cfg.train.init != "none":
             from gan_em_tf.baselines import start_memberships
 
@@ -90,7 +91,7 @@ class DnnMm(Method):
             return ""
         from gan_em_tf.baselines import start_description
 
-        return f"γ from {start_description(self.cfg.train.init, self.n_samples)}"
+        return f"γ from {start_description(self.cfg.train.init, self.n_samples, self.cfg.semi_supervised)}"
 
     def describe_next(self) -> str:
         e_step = "argmax z_c" if self.cfg.method == "clustergan" else "γ and ω over the data"

@@ -11,8 +11,8 @@ RECIPES = {r.name: r for r in [
            "M-step and γ and ω in closed form",
            {"schedule.iterations": 15, "schedule.m_epochs": 1.0, "schedule.first_m_scale": 10.0}),
     Recipe("tsne-start", "slides with the memberships started from Ward's clustering of a t-SNE map of the data "
-           "(--init tsne-ward; with labels each cluster is named after the class of most of its labelled "
-           "images): the start of EM the slides leave open (paper_repro/RESULTS.md)",
+           "(--init tsne-ward; with labels each image takes the class of its nearest labelled images on the "
+           "map): the start of EM the slides leave open (paper_repro/RESULTS.md)",
            {"train.init": "tsne-ward"}, based_on="slides"),
 ]}
 
