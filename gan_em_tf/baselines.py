@@ -78,17 +78,15 @@ def tsne_ward(flat: np.ndarray, k: int, seed: int, fit_rows: int | None = None) 
     return _to_every_row(flat, rows, pca, codes, AgglomerativeClustering(k).fit_predict(points))
 
 
-def tsne_label_spread(flat: np.ndarray, seed: int, index: np.ndarray, y: np.ndarray,
-                      fit_rows: int | None = None) -> np.ndarray:
+def tsne_label_spread(flat: np.ndarray, seed: int, index: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Class ids of every row from labelled rows ``index`` (classes ``y``): each row of the 2-D t-SNE map
-    (:func:`tsne_map`, the labelled rows always on it) takes the class of its ``SPREAD_NEIGHBOURS`` nearest
-    labelled rows on the map, each weighted by 1 / distance (so a class with few labels still names the rows
-    beside them), a labelled row its own class. Where
-    Ward parts the map into K clusters and a class's images form two groups, one beside another class, Ward
-    can join that group to the other class whatever the labels say; the labelled rows inside the group name
-    it here (MNIST 0-6, 10 % labelled, seed 10: 0.971 against Ward's clusters named by the labels' 0.859;
-    paper_repro/RESULTS.md)."""
-    rows, pca, codes, points = tsne_map(flat, seed, fit_rows, keep=index)
+    (:func:`tsne_map` of the first ``FIT_ROWS`` rows and the labelled ones) takes the class of its
+    ``SPREAD_NEIGHBOURS`` nearest labelled rows on the map, each weighted by 1 / distance (so a class with few
+    labels still names the rows beside them), a labelled row its own class. Where Ward parts the map into K
+    clusters and a class's images form two groups, one beside another class, Ward can join that group to the
+    other class whatever the labels say; the labelled rows inside the group name it here (MNIST 0-6, 10 %
+    labelled, seed 10: 0.971 against Ward's clusters named by the labels' 0.859; paper_repro/RESULTS.md)."""
+    rows, pca, codes, points = tsne_map(flat, seed, keep=index)
     on_map = np.searchsorted(rows, index)
     vote = KNeighborsClassifier(min(SPREAD_NEIGHBOURS, len(index)), weights="distance").fit(points[on_map], y)
     fitted = vote.predict(points)
