@@ -136,14 +136,9 @@ def merged_flags(args: list[str], extra: str = "") -> list[str]:
 def gan_em(cmd: list[str]) -> int:
     """``gan-em CMD`` through the CLI's ``main`` in this process, announced on stdout; returns its exit code.
     The CLI's stop handlers (Ctrl-C ends a run after its next checkpoint) are put back afterwards, and Keras'
-    global state is cleared, so the next run starts as it would in a fresh process. TensorFlow is imported
-    as the CLI imports it (without its C++ start-up log unless TF_CPP_MIN_LOG_LEVEL is set)."""
-    from gan_em_tf import cli, tf_startup
-
-    if "tensorflow" not in sys.modules:
-        tf_startup.set_quiet("TF_CPP_MIN_LOG_LEVEL" not in os.environ)
-        tf_startup.import_tensorflow()
-    import keras
+    global state is cleared, so the next run starts as it would in a fresh process. TensorFlow is left for the
+    CLI to import (quietly, as ``gan-em`` does), so Keras is only touched once the CLI has loaded it."""
+    from gan_em_tf import cli
 
     print("+ gan-em " + " ".join(cmd), flush=True)
     handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
@@ -154,7 +149,8 @@ def gan_em(cmd: list[str]) -> int:
     finally:
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
-        keras.backend.clear_session()
+        if "keras" in sys.modules:
+            sys.modules["keras"].backend.clear_session()
 
 
 def cluster(run_dir: str, args: list[str], extra: str = "") -> dict:

@@ -92,7 +92,7 @@ def gan_em(*args, timeout=600, env=None, **kwargs):
                           timeout=timeout, env=env, **kwargs)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # one run for every test module of tests/
 def tiny_run(tmp_path_factory):
     """RUN_DIR of `gan-em cluster --dataset digits` with the tiny schedule (K=10), at --net-width 0.5 so that
     the export round trip also checks that a run's networks are rebuilt at the width it was trained with. It
