@@ -62,6 +62,15 @@ def table(title: str, measured: dict, paper: dict) -> list[str]:
     return lines + [""]
 
 
+def report(out: str, stem: str, heading: str, title: str, measured: dict, paper: dict, commands: list[str],
+           payload: dict) -> None:
+    """One table's outputs in ``out``: ``stem``.md (the heading, :func:`table` and the commands), ``stem``.png
+    (:func:`purity_bars`) and ``stem``.json (``payload`` with the measured and the paper's scores)."""
+    lines = [f"# {heading}", ""] + table(title, measured, paper) + ["Commands:", ""] + [f"- `{c}`" for c in commands]
+    purity_bars({title: (measured, paper)}, os.path.join(out, f"{stem}.png"))
+    common.write_report(out, stem, {**payload, "measured": measured, "paper": paper}, lines)
+
+
 def purity_bars(panels: dict, path: str) -> None:
     """Purity per method, measured (mean ± sd) beside the paper's; ``panels`` = {title: (measured, paper)}."""
     import matplotlib

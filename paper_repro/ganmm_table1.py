@@ -34,13 +34,10 @@ def main(argv=None) -> int:
     sae_epochs = a.sae_epochs or (2 if a.quick else 100)
     measured, commands = ganmm_common.measure(out, "mnist", ganmm_common.mnist_data(a), seeds, a,
                                               dec_args=["--sae-epochs", str(sae_epochs)])
-    paper = ganmm_common.PAPER["table1"]
-    title = f"Table 1: raw pixels, {common.data_label(a)}, K = 10"
-    lines = [f"# Mixture-of-GANs Table 1 — mean ± sd over seeds {seeds}", ""]
-    lines += ganmm_common.table(title, measured, paper) + ["Commands:", ""] + [f"- `{c}`" for c in commands]
-    ganmm_common.purity_bars({title: (measured, paper)}, os.path.join(out, "ganmm_table1.png"))
-    common.write_report(out, "ganmm_table1", {"seeds": seeds, "data": common.data_label(a), "measured": measured,
-                                              "paper": paper, "sae_epochs": sae_epochs, "quick": a.quick}, lines)
+    ganmm_common.report(out, "ganmm_table1", f"Mixture-of-GANs Table 1 — mean ± sd over seeds {seeds}",
+                        f"Table 1: raw pixels, {common.data_label(a)}, K = 10", measured,
+                        ganmm_common.PAPER["table1"], commands,
+                        {"seeds": seeds, "data": common.data_label(a), "sae_epochs": sae_epochs, "quick": a.quick})
     return 0
 
 

@@ -38,14 +38,10 @@ def main(argv=None) -> int:
     measured, commands = ganmm_common.measure(out, "codes", ["--dataset", "file", "--data-file", codes,
                                                              "--clusters", "10"], seeds, a,
                                               dec_args=["--sae", sae], dec_data=images)
-    paper = ganmm_common.PAPER["table3"]
-    title = f"Table 3: 10-D autoencoder codes of {common.data_label(a)}, K = 10"
-    lines = [f"# Mixture-of-GANs Table 3 — mean ± sd over seeds {seeds}", ""]
-    lines += ganmm_common.table(title, measured, paper)
-    lines += ["Commands:", "", f"- `{sae_command}`"] + [f"- `{c}`" for c in commands]
-    ganmm_common.purity_bars({title: (measured, paper)}, os.path.join(out, "ganmm_table3.png"))
-    common.write_report(out, "ganmm_table3", {"seeds": seeds, "data": common.data_label(a), "measured": measured,
-                                              "paper": paper, "sae_epochs": sae_epochs, "quick": a.quick}, lines)
+    ganmm_common.report(out, "ganmm_table3", f"Mixture-of-GANs Table 3 — mean ± sd over seeds {seeds}",
+                        f"Table 3: 10-D autoencoder codes of {common.data_label(a)}, K = 10", measured,
+                        ganmm_common.PAPER["table3"], [sae_command, *commands],
+                        {"seeds": seeds, "data": common.data_label(a), "sae_epochs": sae_epochs, "quick": a.quick})
     return 0
 
 
