@@ -217,3 +217,51 @@ def test_dnnmm_cifar_celeba_reads_both_sets_through_tfds(tmp_path, monkeypatch):
             run = json.load(open(tmp_path / name / method / "alpha-0.0" / "seed-0" / "summary.json"))
             assert run["n_samples"] == 20 and report["results"][name][method]["0.0"]["acc"] == [run["acc"]]
         assert os.path.getsize(tmp_path / f"dnnmm_{name}.png") > 100
+
+
+def test_ganmm_tables4_5_cluster_a_drawn_subset_of_a_larger_uci_file(tmp_path):
+    """Tables 4-5 --quick on a made-up 'artificial_characters.npz' of 700 rows (three blobs, raw feature scales):
+    600 of them are drawn into --out/data once, and every row of the table (GANMM, GANMM (EM), k-means, GMM, DEC)
+    clusters that file."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), [300, 200, 200])
+    x = rng.normal(size=(700, 4)) + 6.0 * np.eye(3, 4)[y] * [1.0, 10.0, 100.0, 1.0]
+    uci = tmp_path / "uci"
+    uci.mkdir()
+    np.savez(uci / "artificial_characters.npz", x=x, y=y)
+    out = tmp_path / "out"
+    _run_main("ganmm_tables4_5.py", "--quick", "--out", out, "--uci-dir", uci, "--sets", "artificial_characters",
+              "--cluster-args", GANMM_TINY.replace("--limit 200 ", ""))
+    with np.load(out / "data" / "artificial_characters_600.npz") as drawn:
+        assert drawn["x"].shape == (600, 4) and np.isin(drawn["x"][:, 0], x[:, 0]).all()
+    run = json.load(open(out / "artificial_characters" / "ganmm" / "seed-0" / "summary.json"))
+    assert run["n_samples"] == 600
+    report = json.load(open(out / "ganmm_tables4_5.json"))
+    measured = report["measured"]["artificial_characters"]
+    assert set(measured) == {"GANMM", "GANMM (EM)", "k-means", "GMM", "DEC"}
+    assert measured["GANMM"]["purity"][0] == run["purity"]
+    md = open(out / "ganmm_tables4_5.md").read()
+    assert "| 0.2568 / 0.0887 / 0.2027 |" in md and "artificial_characters_600.npz" in md
+    assert os.path.getsize(out / "ganmm_tables4_5.png") > 100
+
+
+def test_ganmm_tables4_5_names_the_missing_file(tmp_path):
+    with pytest.raises(SystemExit, match="no image_segmentation.npz in --uci-dir"):
+        _run_main("ganmm_tables4_5.py", "--quick", "--out", tmp_path / "out", "--uci-dir", tmp_path)
+
+
+def test_ganmm_table3_clusters_the_autoencoder_codes_and_starts_dec_from_its_encoder(tmp_path):
+    """Table 3 --quick: one autoencoder on the bundled digits (--out/sae), its 10-D codes clustered by every
+    method, DEC fine-tuning that autoencoder's encoder on the images."""
+    import numpy as np
+
+    _run_main("ganmm_table3.py", "--quick", "--out", tmp_path, "--sae-epochs", "1", "--cluster-args", GANMM_TINY)
+    with np.load(tmp_path / "sae" / "codes.npz") as codes:
+        assert codes["x"].shape == (1797, 10)
+    run = json.load(open(tmp_path / "codes" / "ganmm" / "seed-0" / "summary.json"))
+    report = json.load(open(tmp_path / "ganmm_table3.json"))
+    assert report["measured"]["GANMM"]["purity"][0] == run["purity"] and report["sae_epochs"] == 1
+    md = open(tmp_path / "ganmm_table3.md").read()
+    assert "gan-em embed-sae" in md and f"--sae {tmp_path / 'sae'}" in md and "| 0.8908 / 0.8361 / 0.8654 |" in md
