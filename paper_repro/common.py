@@ -32,12 +32,14 @@ MNIST_SPLITS = {"all": "train+test, 70,000 images", "train": "train split, 60,00
 
 
 def parser(description: str, full_seeds=(0, 1, 2), quick_seeds=(0,), one_seed: bool = False,
-           mnist_split: str | None = "all", recipes: bool = True) -> argparse.ArgumentParser:
+           mnist_split: str | None = "all", recipes: bool = True,
+           quick: str = "bundled digits, short schedule") -> argparse.ArgumentParser:
     """The flags every script shares; the seed and MNIST split defaults are the script's (``one_seed``: a single
-    run's picture; ``mnist_split`` None: the script reads no MNIST); ``recipes``: it runs GAN-EM's recipes."""
+    run's picture; ``mnist_split`` None: the script reads no MNIST); ``recipes``: it runs GAN-EM's recipes;
+    ``quick``: what its --quick runs on."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
-                   help="CPU smoke-size reproduction: bundled digits, short schedule, a few minutes")
+                   help=f"CPU smoke-size reproduction: {quick}, a few minutes")
     p.add_argument("--out", default=None, help="output folder (default: paper_repro/out/<script>[-quick])")
     defaults = f"default: {' '.join(map(str, full_seeds))}; --quick: {' '.join(map(str, quick_seeds))}"
     p.add_argument("--seeds", type=int, nargs="+", default=None,

@@ -26,14 +26,16 @@ SETS = {"cifar10": ["--dataset", "cifar10", "--split", "train", "--classes", "0,
 
 
 def parser():
-    p = common.parser(__doc__.split("\n\n")[0], mnist_split=None, recipes=False)
+    p = common.parser(__doc__.split("\n\n")[0], mnist_split=None, recipes=False,
+                      quick="100 images per class, α 0 and 0.1, 3 EM iterations")
     p.add_argument("--data-dir", help="a prepared tensorflow-datasets data_dir (default: tfds' own, downloading)")
     p.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS), help="datasets (default: both)")
     p.add_argument("--per-class", type=int, default=None, metavar="N",
                    help="images per class (default: 1000; --quick: 100)")
     p.add_argument("--alphas", type=float, nargs="+", default=None, metavar="α",
                    help=f"supervision levels (default: {' '.join(map(str, dnnmm_mnist.ALPHAS))}; --quick: 0 0.1)")
-    p.add_argument("--methods", nargs="+", choices=dnnmm_mnist.METHODS, default=list(dnnmm_mnist.METHODS))
+    p.add_argument("--methods", nargs="+", choices=dnnmm_mnist.METHODS, default=list(dnnmm_mnist.METHODS),
+                   help="which methods (default: both; clustergan is ClusterGANss when α > 0)")
     return p
 
 

@@ -44,7 +44,8 @@ def subset(path: str, folder: str, rows: int | None) -> str:
 
 
 def parser():
-    p = common.parser(__doc__.split("\n\n")[0], mnist_split=None, recipes=False)
+    p = common.parser(__doc__.split("\n\n")[0], mnist_split=None, recipes=False,
+                      quick="600 rows of each set, 2 EM iterations, one seed")
     p.add_argument("--uci-dir", required=True, metavar="DIR",
                    help="folder with image_segmentation.npz and artificial_characters.npz (x, y)")
     p.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS), help="which sets (default: both)")

@@ -70,6 +70,7 @@ def test_colab_notebook_converts_to_a_script(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     script = open(tmp_path / "colab.py").read()
     assert "table1.py --quick" in script and "list_physical_devices('GPU')" in script
+    assert "ganmm_table1.py" in script and "dnnmm_cifar_celeba.py" in script  # every method has its cells
 
 
 def test_cluster_args_replace_the_scripts_own_flags_in_the_command():
