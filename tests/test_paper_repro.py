@@ -222,7 +222,7 @@ def test_dnnmm_cifar_celeba_reads_both_sets_through_tfds(tmp_path, monkeypatch):
 
 def test_ganmm_tables4_5_cluster_a_drawn_subset_of_a_larger_uci_file(tmp_path):
     """Tables 4-5 --quick on a made-up 'artificial_characters.npz' of 700 rows (three blobs, raw feature scales):
-    600 of them are drawn into --out/data once, and every row of the table (GANMM, GANMM (EM), k-means, GMM, DEC)
+    600 of them are drawn into --out/data, and every row of the table (GANMM, GANMM (EM), k-means, GMM, DEC)
     clusters that file."""
     import numpy as np
 
