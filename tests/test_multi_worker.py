@@ -77,12 +77,17 @@ def _worker_folders(scratch) -> list[str]:
     return [name for name in os.listdir(scratch) if name.startswith("gan-em")]
 
 
-def _two_replicas(args: list[str]) -> None:
+def _start_two_replicas(args: list[str]) -> subprocess.Popen:
     """The reference run: one process, two replicas (no SavedModel: the workers' weights are compared with its
-    checkpoint's)."""
-    proc = subprocess.run([sys.executable, "-c", TWO_REPLICAS, *args, "--strategy", "mirrored", "--no-export"],
-                          capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    checkpoint's). It runs while the workers run: most of their time is waiting on each other."""
+    return subprocess.Popen([sys.executable, "-c", TWO_REPLICAS, *args, "--strategy", "mirrored", "--no-export"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+
+
+def _ended_well(proc: subprocess.Popen) -> None:
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
 
 
 def _weights(run_dir: str) -> tuple[dict, int]:
@@ -135,16 +140,18 @@ def test_two_gan_em_workers_continue_after_one_is_killed_and_end_as_two_replicas
     assert "start every worker again with --resume" in err, err
     done = rundir.completed_iterations(workers)
     assert 2 <= done < 100
-    outs = _workers(["cluster", "--out", workers, "--resume", "--iterations", str(done + 1), "--quiet"], scratch)
-    _two_replicas([*RUN, "--iterations", str(done + 1), "--out", replicas])
+    with ended([_start_two_replicas([*RUN, "--iterations", str(done + 1), "--out", replicas])]) as (reference,):
+        outs = _workers(["cluster", "--out", workers, "--resume", "--iterations", str(done + 1), "--quiet"], scratch)
+        _ended_well(reference)
     _assert_same_run(workers, replicas, outs, scratch)
 
 
 @pytest.mark.parametrize("method", ["minmax-em", "ganmm"])
 def test_the_other_methods_train_on_two_workers_as_on_two_replicas(tmp_path, method):
     workers, replicas, scratch = _run_folders(tmp_path)
-    outs = _workers([*RUNS[method], "--iterations", "1", "--out", workers], scratch)
-    _two_replicas([*RUNS[method], "--iterations", "1", "--out", replicas])
+    with ended([_start_two_replicas([*RUNS[method], "--iterations", "1", "--out", replicas])]) as (reference,):
+        outs = _workers([*RUNS[method], "--iterations", "1", "--out", workers], scratch)
+        _ended_well(reference)
     _assert_same_run(workers, replicas, outs, scratch)
     assert sorted(os.listdir(os.path.join(workers, "checkpoints"))) == ["iter-0001"]
 
