@@ -62,13 +62,17 @@ def _start_workers(args: list[str], scratch: str) -> list[subprocess.Popen]:
     return procs
 
 
-def _workers(args: list[str], scratch: str, timeout: float = 300) -> list[str]:
+def _ended_well(proc: subprocess.Popen) -> str:
+    """``proc``'s standard output, once it has ended with exit status 0."""
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    return out
+
+
+def _workers(args: list[str], scratch: str) -> list[str]:
     """gan-em ARGS on two workers, both ending well; returns their standard outputs."""
     with ended(_start_workers(args, scratch)) as procs:
-        outs = [p.communicate(timeout=timeout) for p in procs]
-    for p, (out, err) in zip(procs, outs):
-        assert p.returncode == 0, err[-3000:]
-    return [out for out, _ in outs]
+        return [_ended_well(p) for p in procs]
 
 
 def _worker_folders(scratch) -> list[str]:
@@ -83,11 +87,6 @@ def _start_two_replicas(args: list[str]) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", TWO_REPLICAS, *args, "--strategy", "mirrored", "--no-export"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-
-
-def _ended_well(proc: subprocess.Popen) -> None:
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err[-3000:]
 
 
 def _weights(run_dir: str) -> tuple[dict, int]:
