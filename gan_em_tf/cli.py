@@ -172,8 +172,8 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
                    help="N > 0: semi-supervised: N labelled examples, or a fraction α < 1 of the samples (e.g. "
                         "0.1), balanced per class and fixed by --seed (GAN-EM trains its E-net on them after every "
                         "E-step, §5.3; DNN-MM gives them crisp memberships, Eq. 13); scored as a classifier on the "
-                        "test split with --split train, else on the unlabelled rest. Needs --clusters = number of "
-                        "classes (default: 0)")
+                        "test split after the whole --split train, else (or with --limit) on the unlabelled rest. "
+                        "Needs --clusters = number of classes (default: 0)")
     g.add_argument("--embed-dim", type=int, default=0, metavar="k",  # GAN-EM's alone: the others refuse it (checks)
                    help="k > 0: layer r of k units before the E-net's output (§5.4); writes embedding.npy, "
                         "embedding.png (t-SNE for k > 2) and an 'embed' SavedModel endpoint (default: 0)"
@@ -250,7 +250,7 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
                         "rest to the nearest cluster); dec: DEC (Xie et al. 2016) on the encoder of --sae")
     b.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds to average over (default: 0 1 2)")
     lo = b.add_argument_group("labels-only (scored like gan-em cluster --labels N: on the test split after "
-                              "--split train, else on the unlabelled rest)")
+                              "the whole --split train, else on the unlabelled rest)")
     lo.add_argument("--labels", type=int, metavar="N",
                     help="labelled examples, balanced per class and picked by the seed as in gan-em cluster")
     lo.add_argument("--label-steps", type=int, default=LABELS_ONLY_STEPS, metavar="N",

@@ -399,18 +399,22 @@ def select_classes(ds: Dataset, classes, per_class: int | None) -> Dataset:
 
 
 def load_heldout(cfg) -> Dataset | None:
-    """The test split of a run trained on ``--split train`` (semi-supervised scoring, §5.3), if it exists.
+    """The test split of a run trained on the whole ``--split train`` (semi-supervised scoring, §5.3), if it
+    exists, with the same ``--classes``.
 
-    None for data without a separate test split (digits, files) or when the
-    training data already is the test split; the caller then scores on the
-    unlabelled remainder of the training data.
+    None for data without a separate test split (digits, files), when the training data already is the test
+    split, and when ``--limit`` took a subset of the training split (the subset is the experiment, as in
+    DNN-MM's "1000 images of each digit"); the caller then scores on the unlabelled remainder of the
+    training data.
     """
     if cfg.split != "train" or cfg.dataset not in IDX_IMAGE_SETS + TFDS_ONLY_SETS:
+        return None
+    if cfg.limit is not None or cfg.per_class is not None:
         return None
     import dataclasses
 
     try:
-        return load(dataclasses.replace(cfg, split="test", limit=None))
+        return load(dataclasses.replace(cfg, split="test"))
     except UserError:
         return None
 

@@ -3,7 +3,8 @@
 * clustering with labels: Hungarian ACC, NMI, ARI, purity and the error of GAN-EM's Eq. 17 of the
   assignment against y (:func:`metrics.cluster_scores`);
 * semi-supervised (``--labels N``): N labelled examples picked from y, the method's predictions scored as
-  class ids on the held-out data — the test split when given, else the unlabelled rest;
+  class ids on the held-out data — the test split when given (:func:`data.load_heldout`), else the
+  unlabelled rest;
 * unlabelled data with named binary attributes (CelebA): the error against every attribute and their mean
   (GAN-EM's Table 1, column 5).
 """
