@@ -247,12 +247,15 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
                    help="which baseline (default: all = kmeans and gmm, the papers' rows, plus labels-only when "
                         "--labels is given); ward: Ward's agglomerative clustering on 50 principal components; "
                         "tsne-ward: Ward's on a 2-D t-SNE map of them (both fit at most 10,000 rows and send the "
-                        "rest to the nearest cluster); dec: DEC (Xie et al. 2016) on the encoder of --sae")
+                        "rest to the nearest cluster; with --labels, the labelled classes spread over the map "
+                        "instead: DNN-MM's start); dec: DEC (Xie et al. 2016) on the encoder of --sae")
     b.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds to average over (default: 0 1 2)")
-    lo = b.add_argument_group("labels-only (scored like gan-em cluster --labels N: on the test split after "
-                              "the whole --split train, else on the unlabelled rest)")
-    lo.add_argument("--labels", type=int, metavar="N",
-                    help="labelled examples, balanced per class and picked by the seed as in gan-em cluster")
+    lo = b.add_argument_group("labels-only and tsne-ward with labels (scored like gan-em cluster --labels N: on "
+                              "the test split after the whole --split train, else on the unlabelled rest)")
+    lo.add_argument("--labels", type=_count_or_fraction, metavar="N",
+                    help="labelled examples (a count, or a fraction α < 1 of the samples), balanced per class and "
+                         "picked by the seed as in gan-em cluster; tsne-ward then spreads their classes over its "
+                         "t-SNE map (DNN-MM's start with labels)")
     lo.add_argument("--label-steps", type=int, default=LABELS_ONLY_STEPS, metavar="N",
                     help=f"training steps on the labelled examples (default: {LABELS_ONLY_STEPS})")
     lo.add_argument("--recipe", default="authors", metavar="NAME",
@@ -520,37 +523,47 @@ def cmd_baseline(a) -> int:
     _check_out_file(a.out)
     if a.method == "labels-only" and a.labels is None:
         raise UserError("--method labels-only trains on labelled examples; add --labels N")
-    if a.labels is not None and a.method in baselines.METHODS + ("dec",):
-        raise UserError(f"--labels is for --method labels-only (or all); {a.method} does not use labels")
+    if a.labels is not None and a.method in ("kmeans", "gmm", "ward", "dec"):
+        raise UserError(f"--labels is for --method labels-only, tsne-ward (or all); {a.method} does not use labels")
     if a.sae and a.method != "dec":
         raise UserError("--sae gives DEC its autoencoder; add --method dec")
     _positive("--sae-epochs", a.sae_epochs)
     _positive("--dec-steps", a.dec_steps)
     data_cfg = _data_config(a)
     dataset = data_lib.load(data_cfg)
+    labels = round(a.labels * len(dataset)) if isinstance(a.labels, float) else a.labels  # as cluster takes α
     if a.method == "dec":
         return _dec_baseline(a, dataset)
-    if a.labels is not None:  # TensorFlow only when the E-net is trained, and only after the checks
+    if a.method == "tsne-ward" and labels is not None:
+        return _print_baselines(a, dataset, [baselines.run_label_spread(dataset, data_lib.load_heldout(data_cfg),
+                                                                        labels, a.seeds)])
+    if labels is not None:  # TensorFlow only when the E-net is trained, and only after the checks
         from gan_em_tf import recipes
         from gan_em_tf.config import RunConfig
         from gan_em_tf.gan_em import checks
 
         cfg = RunConfig()
         recipes.apply(cfg, a.recipe)
-        checks.labels_only_flags(dataset, a.labels, a.label_steps, a.lr)
+        checks.labels_only_flags(dataset, labels, a.label_steps, a.lr)
         tf_startup.import_tensorflow()
         from gan_em_tf.gan_em import labels_only
     methods = [m for m in baselines.METHODS if a.method == m or (a.method == "all" and m in baselines.PAPER_ROWS)]
     results = [baselines.run(m, dataset.x, dataset.y, a.clusters, a.seeds) for m in methods]
-    if a.labels is not None:
-        results.append(labels_only.run(dataset, data_lib.load_heldout(data_cfg), a.labels, a.seeds, cfg.train,
+    if labels is not None:
+        results.append(labels_only.run(dataset, data_lib.load_heldout(data_cfg), labels, a.seeds, cfg.train,
                                        a.label_steps, a.lr, recipe=a.recipe))
+    return _print_baselines(a, dataset, results)
+
+
+def _print_baselines(a, dataset, results: list[dict]) -> int:
+    """One line of scores per baseline (mean ± sd over the seeds), and the JSON of --out."""
     for r in results:
         if dataset.y is None:
             print(f"{r['method']:11s} K={r['clusters']} (no labels to score)")
             continue
         cells = " ".join(f"{k}={r[k]['mean']:.3f}±{r[k]['sd']:.3f}" for k in ("acc", "nmi", "ari", "purity", "error"))
-        setting = f"K={r['clusters']}" if "clusters" in r else f"labels={r['labels']} steps={r['steps']}"
+        setting = f"K={r['clusters']}" if "clusters" in r else \
+            f"labels={r['labels']}" + (f" steps={r['steps']}" if "steps" in r else "")
         print(f"{r['method']:11s} {dataset.name} N={r['n_samples']} {setting} seeds={a.seeds}: {cells}")
     if a.out:
         _write_out(a.out, {"dataset": dataset.name, "results": results})

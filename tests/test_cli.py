@@ -131,6 +131,34 @@ def test_label_spreading_maps_the_labelled_rows_beyond_the_fitted_ones_and_sends
     assert len(got) == 90 and (got == truth).all()
 
 
+def test_tsne_ward_with_labels_scores_dnnmm_s_start_alone_on_the_unlabelled_rest(tmp_path, capsys):
+    """`baseline --method tsne-ward --labels α`: the labelled digits (the ones `cluster --labels α --seed S`
+    picks) spread their classes over the t-SNE map; a classifier's accuracy on the other images, no matching."""
+    out = tmp_path / "spread.json"
+    code, err, printed = cli_in_process(capsys, ["baseline", "--dataset", "digits", "--classes", "0,1,2", "--limit",
+                                                 "60", "--clusters", "3", "--method", "tsne-ward", "--labels", "0.1",
+                                                 "--seeds", "0", "--out", str(out)])
+    assert code == 0, err[-1500:]
+    (res,) = json.load(open(out))["results"]
+    (run,) = res["per_seed"]
+    assert res["labels"] == 18 and run["n_heldout"] == 180 - 18 and run["error_mapping"] == "identity"
+    assert res["acc"]["mean"] > 0.95 and "labels=18" in printed  # three digits apart on the map; chance 0.33
+
+
+def test_label_spreading_scores_a_test_split_through_the_nearest_training_row():
+    from gan_em_tf import baselines, data
+
+    rng = np.random.default_rng(0)
+
+    def blobs(n):  # three classes; the samples in class order, as a data file may hold them
+        return np.concatenate([rng.normal(c, 0.1, (n, 5)) for c in (0, 3, 6)]).astype(np.float32), np.repeat(
+            np.arange(3), n)
+
+    train, test = data.Dataset("blobs", *blobs(30)), data.Dataset("blobs-test", *blobs(10))
+    res = baselines.run_label_spread(train, test, 6, seeds=[0])
+    assert res["per_seed"][0]["n_heldout"] == 30 and res["acc"]["mean"] == 1.0
+
+
 @pytest.mark.parametrize("command", [["baseline", "--dataset", "digits"], ["bench", "--steps", "1"]])
 def test_unwritable_json_out_fails_first_in_one_line(tmp_path, command, capsys):
     blocker = tmp_path / "a_file"
