@@ -145,9 +145,17 @@ def test_tsne_ward_with_labels_scores_dnnmm_s_start_alone_on_the_unlabelled_rest
     assert res["acc"]["mean"] > 0.95 and "labels=18" in printed  # three digits apart on the map; chance 0.33
 
 
-def test_label_spreading_scores_a_test_split_through_the_nearest_training_row():
+def test_label_spreading_scores_a_test_split_through_the_nearest_training_row(monkeypatch):
     from gan_em_tf import baselines, data
 
+    mapped, tsne_map = [], baselines.tsne_map
+
+    def recording_map(*args, **kwargs):
+        out = tsne_map(*args, **kwargs)
+        mapped.append(out[0])  # the rows on the map
+        return out
+
+    monkeypatch.setattr(baselines, "tsne_map", recording_map)
     rng = np.random.default_rng(0)
 
     def blobs(n):  # three classes; the samples in class order, as a data file may hold them
@@ -157,6 +165,7 @@ def test_label_spreading_scores_a_test_split_through_the_nearest_training_row():
     train, test = data.Dataset("blobs", *blobs(30)), data.Dataset("blobs-test", *blobs(10))
     res = baselines.run_label_spread(train, test, 6, seeds=[0])
     assert res["per_seed"][0]["n_heldout"] == 30 and res["acc"]["mean"] == 1.0
+    assert mapped[0].max() < 90  # the map holds training rows only, as the run's start has
 
 
 @pytest.mark.parametrize("command", [["baseline", "--dataset", "digits"], ["bench", "--steps", "1"]])
