@@ -11,7 +11,7 @@ from sklearn.metrics import pairwise_distances_argmin
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import KNeighborsClassifier
 
-from gan_em_tf import data, metrics
+from gan_em_tf import data, metrics, scoring
 from gan_em_tf.errors import UserError
 
 METHODS = ("kmeans", "gmm", "ward", "tsne-ward")
@@ -164,16 +164,13 @@ def run_label_spread(ds: data.Dataset, heldout: data.Dataset | None, n_labels: i
     t-SNE map (:func:`tsne_label_spread`), scored as that run is: a classifier on its held-out data, the
     unlabelled rest or the test split (each test row takes the class of its nearest mapped training row in the
     principal components). Classification scores per seed and their mean ± sd."""
-    per_seed = []
-    for seed in seeds:
-        split = data.split_labelled(ds, n_labels, seed, heldout)
-        t0 = time.time()
-        flat = ds.x.reshape(len(ds), -1)
-        if split.rest is None:  # a separate test split: mapped through the training rows
-            flat = np.concatenate([flat, split.heldout.x.reshape(len(split.heldout), -1)])
-        predicted = tsne_label_spread(flat, seed, split.index, split.y_labelled, fit_rows=len(ds))
-        predicted = predicted[:len(ds)][split.rest] if split.rest is not None else predicted[len(ds):]
-        per_seed.append({"seed": seed, "seconds": time.time() - t0, "n_heldout": len(split.heldout),
-                         **metrics.classification_scores(split.heldout.y, predicted)})
-    return {"method": "tsne-ward", "labels": n_labels, "n_samples": len(ds), "per_seed": per_seed,
-            **metrics.mean_sd_over_seeds(per_seed)}
+    flat = ds.x.reshape(len(ds), -1)
+
+    def predict(split: data.LabelledSplit, seed: int) -> np.ndarray:
+        test_rows = [] if split.rest is not None else [split.heldout.x.reshape(len(split.heldout), -1)]
+        rows = np.concatenate([flat, *test_rows])
+        predicted = tsne_label_spread(rows, seed, split.index, split.y_labelled, fit_rows=len(ds))
+        return predicted[:len(ds)][split.rest] if split.rest is not None else predicted[len(ds):]
+
+    return {"method": "tsne-ward", "labels": n_labels,
+            **scoring.labelled_over_seeds(ds, heldout, n_labels, seeds, predict)}

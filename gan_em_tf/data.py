@@ -402,21 +402,22 @@ def load_heldout(cfg) -> Dataset | None:
     """The test split of a run trained on the whole ``--split train`` (semi-supervised scoring, §5.3), if it
     exists, with the same ``--classes``.
 
-    None for data without a separate test split (digits, files), when the training data already is the test
-    split, and when ``--limit`` took a subset of the training split (the subset is the experiment, as in
-    DNN-MM's "1000 images of each digit"); the caller then scores on the unlabelled remainder of the
-    training data.
+    None for data without a separate test split (digits, files, a ``--data-dir`` holding only the ``train-*``
+    IDX files), when the training data already is the test split, and when ``--limit`` took a subset of the
+    training split (the subset is the experiment, as in DNN-MM's "1000 images of each digit"); the caller then
+    scores on the unlabelled remainder of the training data. A test split that is there but cannot be read is
+    a :class:`UserError`, not a quiet change of what the run is scored on.
     """
     if cfg.split != "train" or cfg.dataset not in IDX_IMAGE_SETS + TFDS_ONLY_SETS:
         return None
     if cfg.limit is not None or cfg.per_class is not None:
         return None
+    if (cfg.data_dir and cfg.dataset in IDX_IMAGE_SETS and _find_idx(cfg.data_dir, IDX_PREFIX["train"], "images")
+            and not _find_idx(cfg.data_dir, IDX_PREFIX["test"], "images")):
+        return None
     import dataclasses
 
-    try:
-        return load(dataclasses.replace(cfg, split="test"))
-    except UserError:
-        return None
+    return load(dataclasses.replace(cfg, split="test"))
 
 
 # ----------------------------------------------------------------------------- pipelines

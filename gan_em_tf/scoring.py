@@ -10,7 +10,8 @@
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+import time
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -53,3 +54,18 @@ class Task:
             errors = metrics.attribute_errors(ds.attributes, assign)
             return {"mean_attribute_error": float(np.mean(list(errors.values()))), "attribute_errors": errors}
         return {}
+
+
+def labelled_over_seeds(ds: data_lib.Dataset, heldout: data_lib.Dataset | None, n_labels: int, seeds: list[int],
+                        predict: Callable[[data_lib.LabelledSplit, int], np.ndarray]) -> dict:
+    """A semi-supervised reference row over seeds: for each seed the labelled examples a ``--labels n_labels``
+    run would get (:func:`data.split_labelled`), ``predict(split, seed)``'s class ids for ``split.heldout``
+    scored against its labels; the scores per seed and their mean ± sd."""
+    per_seed = []
+    for seed in seeds:
+        split = data_lib.split_labelled(ds, n_labels, seed, heldout)
+        t0 = time.time()
+        predicted = predict(split, seed)
+        per_seed.append({"seed": seed, "seconds": time.time() - t0, "n_heldout": len(split.heldout),
+                         **metrics.classification_scores(split.heldout.y, predicted)})
+    return {"n_samples": len(ds), "per_seed": per_seed, **metrics.mean_sd_over_seeds(per_seed)}

@@ -60,6 +60,16 @@ def test_heldout_is_the_test_split_only_for_the_whole_training_split(idx_dir):
     assert data.load_heldout(DataConfig(dataset="mnist", data_dir=str(idx_dir), split="test")) is None
 
 
+def test_heldout_without_test_files_is_the_rest_and_a_damaged_test_file_is_an_error(idx_dir):
+    whole = DataConfig(dataset="mnist", data_dir=str(idx_dir), split="train")
+    (idx_dir / "t10k-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(UserError, match="--data-dir"):  # before: quietly scored on the rest instead
+        data.load_heldout(whole)
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (idx_dir / name).unlink()
+    assert data.load_heldout(whole) is None  # only the training files: scored on the unlabelled rest
+
+
 def test_corrupt_and_truncated_idx_give_user_errors(tmp_path):
     (tmp_path / "t10k-images-idx3-ubyte").write_bytes(b"\x12\x34\x08\x03garbage")
     with pytest.raises(UserError, match="--data-dir"):

@@ -9,13 +9,11 @@ the unlabelled data bought (``gan-em baseline --method labels-only``).
 """
 from __future__ import annotations
 
-import time
-
 import keras
 import numpy as np
 
 from gan_em_tf import data as data_lib
-from gan_em_tf import metrics, networks
+from gan_em_tf import networks, scoring
 from gan_em_tf.config import LABELS_ONLY_LR, LABELS_ONLY_STEPS
 from gan_em_tf.gan_em import checks
 from gan_em_tf.gan_em.config import TrainConfig
@@ -46,12 +44,6 @@ def run(ds: data_lib.Dataset, heldout: data_lib.Dataset | None, n_labels: int, s
     its β1, or RMSprop); ``lr`` replaces its E-net rate (see :data:`config.LABELS_ONLY_LR`).
     """
     checks.labels_only_flags(ds, n_labels, steps, lr)
-    per_seed = []
-    for seed in seeds:
-        split = data_lib.split_labelled(ds, n_labels, seed, heldout)
-        t0 = time.time()
-        predicted = fit_predict(split, int(ds.y.max()) + 1, train, steps, lr, seed)
-        per_seed.append({"seed": seed, "seconds": time.time() - t0, "n_heldout": len(split.heldout),
-                         **metrics.classification_scores(split.heldout.y, predicted)})
     return {"method": METHOD, "labels": n_labels, "steps": steps, "lr": lr, "recipe": recipe,
-            "n_samples": len(ds), "per_seed": per_seed, **metrics.mean_sd_over_seeds(per_seed)}
+            **scoring.labelled_over_seeds(ds, heldout, n_labels, seeds, lambda split, seed: fit_predict(
+                split, int(ds.y.max()) + 1, train, steps, lr, seed))}
