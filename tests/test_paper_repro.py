@@ -239,12 +239,16 @@ def test_ganmm_tables4_5_cluster_a_drawn_subset_of_a_larger_uci_file(tmp_path):
         assert drawn["x"].shape == (600, 4) and np.isin(drawn["x"][:, 0], x[:, 0]).all()
     run = json.load(open(out / "artificial_characters" / "ganmm" / "seed-0" / "summary.json"))
     assert run["n_samples"] == 600
+    for method in ("ganmm", "ganmm-em"):  # the tables' recipe, the --quick and --cluster-args flags after it
+        config = json.load(open(out / "artificial_characters" / method / "seed-0" / "config.json"))
+        assert config["recipe"]["name"] == "vectors-long" and config["schedule"]["iterations"] == 1
     report = json.load(open(out / "ganmm_tables4_5.json"))
     measured = report["measured"]["artificial_characters"]
     assert set(measured) == {"GANMM", "GANMM (EM)", "k-means", "GMM", "DEC"}
     assert measured["GANMM"]["purity"][0] == run["purity"]
     md = open(out / "ganmm_tables4_5.md").read()
     assert "| 0.2568 / 0.0887 / 0.2027 |" in md and "artificial_characters_600.npz" in md
+    assert "--recipe vectors-long" in md
     assert os.path.getsize(out / "ganmm_tables4_5.png") > 100
 
 
