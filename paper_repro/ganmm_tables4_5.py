@@ -9,8 +9,8 @@ DIR holds the two UCI sets as .npz files with the raw features ``x`` and the cla
 feature by ``--dataset file``). The paper clusters all 2,310 segmentation instances and 6,000 character
 instances; the characters file holds all 30,654, so the script draws 6,000 of them (a fixed random subset,
 numpy seed 0) into --out/data/ and every method clusters that file; --quick draws 600 rows of each set.
-GANMM and GANMM (EM) run the ``vectors-long`` recipe (1,500 EM iterations: about 15 min per Image Segmentation
-run and 22 min per Artificial Characters run on 2 CPU cores, about 3.5 h for both sets and seeds 0-2).
+GANMM and GANMM (EM) run the ``vectors-long`` recipe (1,500 EM iterations: about 20 min per run of either set
+on 2 CPU cores, about 4 h for both sets, both methods and seeds 0-2).
 Scores: purity, the Rand index (the formula the paper prints for its "ARI", (m11 + m00)/m; its ARI values
 match the adjusted Rand index, so both are shown), the adjusted Rand index, and NMI
 normalised by the geometric mean (scikit-learn before 0.22, the paper's) and by the arithmetic mean (today's
@@ -28,7 +28,7 @@ import ganmm_common  # noqa: E402
 SETS = {"image_segmentation": ("Table 4", 7), "artificial_characters": ("Table 5", 10)}
 ROWS = {"image_segmentation": None, "artificial_characters": 6000}  # the paper's sizes (all 2,310; 6,000 of 30,654)
 QUICK_ROWS = 600
-RECIPE = "vectors-long"  # 10x vectors' EM iterations: purity up on every reported seed of Table 4 (RESULTS.md)
+RECIPE = "vectors-long"  # 10x vectors' EM iterations: better on both sets' reported seeds (RESULTS.md)
 
 
 def subset(path: str, folder: str, rows: int | None) -> str:
