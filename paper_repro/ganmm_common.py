@@ -29,14 +29,15 @@ PAPER = {
 
 
 def measure(out: str, name: str, data: list[str], seeds: list[int], a, dec_args: list[str] = (),
-            dec_data: list[str] | None = None, recipe: str | None = None) -> tuple[dict, list[str]]:
-    """GANMM and GANMM (EM) (one run per seed in out/name/METHOD/seed-N, with ``recipe`` or the method's
-    default one), k-means and GMM on ``data``, and DEC (``dec_args``: --sae DIR or --sae-epochs N) on
-    ``dec_data`` (default ``data``; DEC fine-tunes its encoder on the raw data): ({row label: {score: (mean,
-    sd)}}, the commands run)."""
+            dec_data: list[str] | None = None, recipes: dict[str, str] | None = None) -> tuple[dict, list[str]]:
+    """GANMM and GANMM (EM) (one run per seed in out/name/METHOD/seed-N, with the recipe ``recipes`` names for
+    the method, else its default one), k-means and GMM on ``data``, and DEC (``dec_args``: --sae DIR or
+    --sae-epochs N) on ``dec_data`` (default ``data``; DEC fine-tunes its encoder on the raw data): ({row label:
+    {score: (mean, sd)}}, the commands run)."""
     measured, commands = {}, []
     for method, label in METHODS:
-        args = [*data, "--method", method, *(["--recipe", recipe] if recipe else []), *(QUICK if a.quick else [])]
+        recipe = ["--recipe", recipes[method]] if recipes and method in recipes else []
+        args = [*data, "--method", method, *recipe, *(QUICK if a.quick else [])]
         runs = common.sweep(out, f"{name}/{method}", args, seeds, a.cluster_args)
         measured[label] = {s: common.mean_sd([r[s] for r in runs]) for s in SCORES}
         commands += [r["command"] for r in runs]

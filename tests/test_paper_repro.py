@@ -239,9 +239,9 @@ def test_ganmm_tables4_5_cluster_a_drawn_subset_of_a_larger_uci_file(tmp_path):
         assert drawn["x"].shape == (600, 4) and np.isin(drawn["x"][:, 0], x[:, 0]).all()
     run = json.load(open(out / "artificial_characters" / "ganmm" / "seed-0" / "summary.json"))
     assert run["n_samples"] == 600
-    for method in ("ganmm", "ganmm-em"):  # the tables' recipe, the --quick and --cluster-args flags after it
+    for method, recipe in (("ganmm", "vectors-long"), ("ganmm-em", "vectors")):  # then --quick, --cluster-args
         config = json.load(open(out / "artificial_characters" / method / "seed-0" / "config.json"))
-        assert config["recipe"]["name"] == "vectors-long" and config["schedule"]["iterations"] == 1
+        assert config["recipe"]["name"] == recipe and config["schedule"]["iterations"] == 1
     report = json.load(open(out / "ganmm_tables4_5.json"))
     measured = report["measured"]["artificial_characters"]
     assert set(measured) == {"GANMM", "GANMM (EM)", "k-means", "GMM", "DEC"}
